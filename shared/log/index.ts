@@ -2,16 +2,16 @@
  * Structured JSON logging for every runtime (Lambda, the Node server, the CLI, the local cluster).
  * One pino logger per process; callers derive children carrying an invocation id or a component name.
  */
-import { pino } from "pino";
+import { type Logger as PinoLogger, pino } from "pino";
 
-export type Logger = pino.Logger;
+export type Logger = PinoLogger;
 
 const level = process.env.LOG_LEVEL ?? (process.env.VITEST ? "silent" : "info");
 
 /** The process-wide root logger (JSON lines on stdout). */
 export const rootLogger: Logger = pino({
   level,
-  base: undefined,
+  base: null,
   timestamp: pino.stdTimeFunctions.isoTime,
   formatters: { level: (label) => ({ level: label }) },
 });
