@@ -1,0 +1,230 @@
+/**
+ * The single source of truth for what we deploy to EventBridge: the schedules (also fired locally by
+ * `shared/schedule`'s scheduler), the custom bus, and the rules with their Lambda targets, retry policy and
+ * dead-letter queue. Definitions are plain data validated by zod before any AWS call; no SDK import here.
+ */
+import { z } from "zod";
+import { hasReason } from "../../shared/errors";
+import { LOCAL_DEFAULT_INTERVAL_MS, parseSchedule, type ScheduleDefinition } from "../../shared/schedule";
+import type { InfraConfig } from "./config";
+import {
+  ALARM_STATE_CHANGE_DETAIL_TYPE,
+  CHAT_COMMAND_DETAIL_TYPE,
+  CLOUDWATCH_SOURCE,
+  EVENT_SOURCE,
+  MANAGED_BY_TAG,
+  POOL_RECONCILE_DETAIL_TYPE,
+} from "./contract";
+import { parseOrThrow } from "./validation";
+
+export const FUNCTION_NAMES = ["reconcile", "autoscale", "chatops"] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/** The bus every AWS service event (CloudWatch alarms) and every scheduled rule lives on. */
+export const DEFAULT_BUS = "default";
+
+/**
+ * Schedules shared by EventBridge and the local scheduler. The reconcile timer runs every minute in AWS (the
+ * finest a rule allows) and every 10 s under `npm start`.
+ */
+export const SCHEDULES: readonly ScheduleDefinition<FunctionName>[] = [
+  {
+    name: "reconcile-schedule",
+    scheduleExpression: "rate(1 minute)",
+    target: "reconcile",
+    localIntervalMs: LOCAL_DEFAULT_INTERVAL_MS,
+  },
+];
+
+const identifier = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 characters of letters, digits, '.', '-' or '_'");
+const arn = z.string().regex(/^arn:aws(?:-[a-z]+)*:[a-z0-9-]+:/, "must be an ARN (arn:aws:<service>:…)");
+const sqsArn = z.string().regex(/^arn:aws(?:-[a-z]+)*:sqs:/, "must be an SQS queue ARN (arn:aws:sqs:…)");
+const tagMap = z
+  .record(z.string().min(1).max(128), z.string().max(256))
+  .refine(
+    (tags) => tags[MANAGED_BY_TAG.key] === MANAGED_BY_TAG.value,
+    `must include ${MANAGED_BY_TAG.key}=${MANAGED_BY_TAG.value}`,
+  )
+  .refine((tags) => Object.keys(tags).length <= 50, "at most 50 tags per resource");
+
+const scheduleExpression = z.string().superRefine((expression, ctx) => {
+  try {
+    parseSchedule(expression);
+  } catch (err) {
+    if (!hasReason(err, "InvalidSchedule")) throw err;
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+  }
+});
+
+export const targetDefinitionSchema = z.strictObject({
+  id: identifier,
+  function: z.enum(FUNCTION_NAMES),
+  arn,
+  /** Literal JSON passed instead of the event; absent means the target receives the matched event. */
+  input: z.string().optional(),
+  retryPolicy: z.strictObject({
+    maximumRetryAttempts: z.int().min(0).max(185),
+    maximumEventAgeInSeconds: z.int().min(60).max(86_400),
+  }),
+  deadLetterArn: sqsArn,
+});
+
+export const ruleDefinitionSchema = z
+  .strictObject({
+    name: identifier,
+    eventBusName: z.string().min(1).max(256),
+    description: z.string().max(512),
+    state: z.enum(["ENABLED", "DISABLED"]),
+    scheduleExpression: scheduleExpression.optional(),
+    eventPattern: z.record(z.string(), z.unknown()).optional(),
+    // PutTargets: at most 5 targets per rule.
+    targets: z.array(targetDefinitionSchema).min(1).max(5),
+    tags: tagMap,
+    localIntervalMs: z.int().positive().optional(),
+  })
+  .superRefine((rule, ctx) => {
+    if (rule.scheduleExpression === undefined && rule.eventPattern === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["scheduleExpression"],
+        message: "a rule needs a schedule or a pattern",
+      });
+    }
+    // The rules API refuses schedules on custom or partner buses.
+    if (rule.scheduleExpression !== undefined && rule.eventBusName !== DEFAULT_BUS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["eventBusName"],
+        message: `scheduled rules must be on the "${DEFAULT_BUS}" bus, not "${rule.eventBusName}"`,
+      });
+    }
+    const ids = rule.targets.map((target) => target.id);
+    ids.forEach((id, index) => {
+      if (ids.indexOf(id) !== index) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["targets", index, "id"],
+          message: `duplicate target id "${id}"`,
+        });
+      }
+    });
+  });
+
+export const infraDefinitionsSchema = z
+  .strictObject({
+    namePrefix: z.string().min(1).max(40),
+    eventBus: z.strictObject({
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,256}$/, "must be 1-256 characters of letters, digits, '.', '-' or '_'")
+        .refine((name) => name !== DEFAULT_BUS, `must be a custom bus, not "${DEFAULT_BUS}"`),
+      tags: tagMap,
+    }),
+    rules: z.array(ruleDefinitionSchema),
+  })
+  .superRefine((defs, ctx) => {
+    const seen = new Set<string>();
+    defs.rules.forEach((rule, index) => {
+      // plan/destroy discover our rules by listing this prefix; a rule outside it would be invisible to them.
+      if (!rule.name.startsWith(defs.namePrefix)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["rules", index, "name"],
+          message: `must start with namePrefix "${defs.namePrefix}"`,
+        });
+      }
+      if (rule.eventBusName !== DEFAULT_BUS && rule.eventBusName !== defs.eventBus.name) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["rules", index, "eventBusName"],
+          message: `must be "${DEFAULT_BUS}" or "${defs.eventBus.name}"`,
+        });
+      }
+      const key = `${rule.eventBusName}/${rule.name}`;
+      if (seen.has(key)) {
+        ctx.addIssue({ code: "custom", path: ["rules", index, "name"], message: `duplicate rule "${key}"` });
+      }
+      seen.add(key);
+    });
+  });
+
+export type TargetDefinition = z.output<typeof targetDefinitionSchema>;
+export type RuleDefinition = z.output<typeof ruleDefinitionSchema>;
+export type InfraDefinitions = z.output<typeof infraDefinitionsSchema>;
+
+/**
+ * Checks definitions (names, ARNs, schedules, buses, limits, ownership tag).
+ * @throws ReasonedError `InvalidInfraDefinitions` listing each bad field by path.
+ */
+export function validateDefinitions(defs: unknown): InfraDefinitions {
+  return parseOrThrow(infraDefinitionsSchema, defs, "InvalidInfraDefinitions", "EventBridge definitions");
+}
+
+/** Derives the full set of bus, rules and targets from a validated config. */
+export function buildDefinitions(config: InfraConfig): InfraDefinitions {
+  const tags = { ...config.tags, [MANAGED_BY_TAG.key]: MANAGED_BY_TAG.value };
+  const target = (fn: FunctionName): TargetDefinition => ({
+    id: fn,
+    function: fn,
+    arn: config.functions[fn],
+    retryPolicy: { ...config.retryPolicy },
+    deadLetterArn: config.deadLetterQueueArn,
+  });
+  const bus = config.eventBusName;
+  const scheduled = SCHEDULES.map(
+    (schedule): RuleDefinition => ({
+      name: `${config.namePrefix}${schedule.name}`,
+      eventBusName: DEFAULT_BUS,
+      description: `vmpool-functions: ${schedule.target} on ${schedule.scheduleExpression}`,
+      state: "ENABLED",
+      scheduleExpression: schedule.scheduleExpression,
+      targets: [target(schedule.target)],
+      tags,
+      ...(schedule.localIntervalMs === undefined ? {} : { localIntervalMs: schedule.localIntervalMs }),
+    }),
+  );
+  const alarmPattern: Record<string, unknown> = {
+    source: [CLOUDWATCH_SOURCE],
+    "detail-type": [ALARM_STATE_CHANGE_DETAIL_TYPE],
+    ...(config.alarmNamePrefix === undefined
+      ? {}
+      : { detail: { alarmName: [{ prefix: config.alarmNamePrefix }] } }),
+  };
+  return validateDefinitions({
+    namePrefix: config.namePrefix,
+    eventBus: { name: bus, tags },
+    rules: [
+      ...scheduled,
+      {
+        name: `${config.namePrefix}pool-reconcile`,
+        eventBusName: bus,
+        description: "vmpool-functions: reconcile one pool per fanned-out event",
+        state: "ENABLED",
+        eventPattern: { source: [EVENT_SOURCE], "detail-type": [POOL_RECONCILE_DETAIL_TYPE] },
+        targets: [target("reconcile")],
+        tags,
+      },
+      {
+        // AWS service events only reach the default bus.
+        name: `${config.namePrefix}alarm-autoscale`,
+        eventBusName: DEFAULT_BUS,
+        description: "vmpool-functions: autoscale on CloudWatch alarm state changes",
+        state: "ENABLED",
+        eventPattern: alarmPattern,
+        targets: [target("autoscale")],
+        tags,
+      },
+      {
+        name: `${config.namePrefix}chat-command`,
+        eventBusName: bus,
+        description: "vmpool-functions: chat-ops worker for acknowledged chat commands",
+        state: "ENABLED",
+        eventPattern: { source: [EVENT_SOURCE], "detail-type": [CHAT_COMMAND_DETAIL_TYPE] },
+        targets: [target("chatops")],
+        tags,
+      },
+    ],
+  });
+}

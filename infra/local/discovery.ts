@@ -1,0 +1,176 @@
+/**
+ * API discovery for the local cluster, computed once from the resource table: aggregated discovery
+ * (`apidiscovery.k8s.io` v2 and v2beta1, chosen from the Accept header as client-go offers them) and the legacy
+ * documents (`/api`, `/apis`, `/apis/<g>`, `/api/v1`, `/apis/<g>/<v>`) that client-node and old kubectl fall back to.
+ * Shapes follow apiserver `endpoints/discovery` and apiextensions' discovery controller.
+ */
+import {
+  apiGroups,
+  groupVersion,
+  RESOURCE_VERBS,
+  RESOURCES,
+  type ResourceDef,
+  SUBRESOURCE_VERBS,
+} from "./resources";
+
+type Json = Record<string, unknown>;
+
+export type DiscoveryFormat = "v2" | "v2beta1" | "legacy";
+
+/** The aggregated format the client offered (v2 preferred), or legacy. */
+export function negotiateDiscovery(accept: string | undefined): DiscoveryFormat {
+  if (!accept) return "legacy";
+  const offers = accept.split(",").map((part) => part.trim());
+  const aggregated = (version: string) =>
+    offers.some((o) => {
+      const params = o.split(";").map((p) => p.trim());
+      return (
+        params.includes("g=apidiscovery.k8s.io") &&
+        params.includes(`v=${version}`) &&
+        params.includes("as=APIGroupDiscoveryList")
+      );
+    });
+  if (aggregated("v2")) return "v2";
+  if (aggregated("v2beta1")) return "v2beta1";
+  return "legacy";
+}
+
+export function aggregatedContentType(format: "v2" | "v2beta1"): string {
+  return `application/json;g=apidiscovery.k8s.io;v=${format};as=APIGroupDiscoveryList`;
+}
+
+function sortedResources(group: string, version: string): ResourceDef[] {
+  return RESOURCES.filter((r) => r.group === group && r.versions.includes(version)).sort((a, b) =>
+    a.plural.localeCompare(b.plural),
+  );
+}
+
+function resourceDiscovery(def: ResourceDef, version: string): Json {
+  const subresources: Json[] = [];
+  if (def.statusSubresource) {
+    subresources.push({
+      subresource: "status",
+      responseKind: { group: def.group, version, kind: def.kind },
+      verbs: SUBRESOURCE_VERBS,
+    });
+  }
+  if (def.scale) {
+    subresources.push({
+      subresource: "scale",
+      responseKind: { group: "autoscaling", version: "v1", kind: "Scale" },
+      verbs: SUBRESOURCE_VERBS,
+    });
+  }
+  return {
+    resource: def.plural,
+    responseKind: { group: def.group, version, kind: def.kind },
+    scope: def.namespaced ? "Namespaced" : "Cluster",
+    singularResource: def.singular,
+    verbs: RESOURCE_VERBS,
+    ...(def.shortNames.length > 0 ? { shortNames: def.shortNames } : {}),
+    ...(def.categories.length > 0 ? { categories: def.categories } : {}),
+    ...(subresources.length > 0 ? { subresources } : {}),
+  };
+}
+
+function aggregatedGroup(name: string, versions: readonly string[]): Json {
+  return {
+    metadata: name === "" ? { creationTimestamp: null } : { name, creationTimestamp: null },
+    versions: versions.map((version) => ({
+      version,
+      resources: sortedResources(name, version).map((r) => resourceDiscovery(r, version)),
+      freshness: "Current",
+    })),
+  };
+}
+
+/** Aggregated discovery for `/api` (core) or `/apis` (named groups). */
+export function aggregatedDiscovery(core: boolean, format: "v2" | "v2beta1"): Json {
+  const items = core
+    ? [aggregatedGroup("", ["v1"])]
+    : apiGroups().map((g) => aggregatedGroup(g.name, g.versions));
+  return { kind: "APIGroupDiscoveryList", apiVersion: `apidiscovery.k8s.io/${format}`, metadata: {}, items };
+}
+
+export function legacyApiVersions(serverAddress: string): Json {
+  return {
+    kind: "APIVersions",
+    versions: ["v1"],
+    serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress }],
+  };
+}
+
+function legacyGroup(name: string, versions: readonly string[]): Json {
+  const list = versions.map((version) => ({ groupVersion: `${name}/${version}`, version }));
+  return { name, versions: list, preferredVersion: list[0] };
+}
+
+export function legacyGroupList(): Json {
+  return {
+    kind: "APIGroupList",
+    apiVersion: "v1",
+    groups: apiGroups().map((g) => legacyGroup(g.name, g.versions)),
+  };
+}
+
+/** `/apis/<group>`, or undefined for an unknown group. */
+export function legacyGroupDocument(group: string): Json | undefined {
+  const found = apiGroups().find((g) => g.name === group);
+  return found
+    ? { kind: "APIGroup", apiVersion: "v1", ...legacyGroup(found.name, found.versions) }
+    : undefined;
+}
+
+/** `/api/v1` or `/apis/<g>/<v>`: main resources, each followed by its subresources. */
+export function legacyResourceList(group: string, version: string): Json | undefined {
+  const defs = sortedResources(group, version);
+  if (defs.length === 0) return undefined;
+  const resources: Json[] = [];
+  for (const def of defs) {
+    resources.push({
+      name: def.plural,
+      singularName: def.singular,
+      namespaced: def.namespaced,
+      kind: def.kind,
+      verbs: RESOURCE_VERBS,
+      ...(def.shortNames.length > 0 ? { shortNames: def.shortNames } : {}),
+      ...(def.categories.length > 0 ? { categories: def.categories } : {}),
+    });
+    if (def.statusSubresource) {
+      resources.push({
+        name: `${def.plural}/status`,
+        singularName: "",
+        namespaced: def.namespaced,
+        kind: def.kind,
+        verbs: SUBRESOURCE_VERBS,
+      });
+    }
+    if (def.scale) {
+      resources.push({
+        name: `${def.plural}/scale`,
+        singularName: "",
+        namespaced: def.namespaced,
+        group: "autoscaling",
+        version: "v1",
+        kind: "Scale",
+        verbs: SUBRESOURCE_VERBS,
+      });
+    }
+  }
+  return { kind: "APIResourceList", apiVersion: "v1", groupVersion: groupVersion(group, version), resources };
+}
+
+/** `/version`: a plausible kube-apiserver version (kubectl warns only beyond ±1 minor of skew). */
+export function versionInfo(): Json {
+  return {
+    major: "1",
+    minor: "32",
+    gitVersion: "v1.32.0-vmpool-local",
+    gitCommit: "0000000000000000000000000000000000000000",
+    gitTreeState: "clean",
+    buildDate: "2026-01-01T00:00:00Z",
+    goVersion: "go1.23",
+    compiler: "gc",
+    platform: "linux/amd64",
+  };
+}

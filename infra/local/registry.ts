@@ -1,0 +1,826 @@
+/**
+ * The local cluster's write and read semantics, between the HTTP layer and the store: system fields on create,
+ * generateName, resourceVersion preconditions and 409s, the status split and generation rules, the status and
+ * scale subresources, patches, deletion with finalizers and propagation policies, namespace lifecycle, and
+ * admission. Mirrors kube-apiserver's generic registry (`registry/generic/registry/store.go`) and the CRD
+ * strategies (apiextensions `strategy.go`, `status_strategy.go`). No HTTP here: callers get objects or ApiErrors.
+ */
+import { randomUUID } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
+import { matches as matchesLabels, parseSelector, type Selector } from "../../shared/labels";
+import { admit } from "./admission";
+import { fromStorage, jsonAtVersion, toStorage } from "./convert";
+import {
+  ApiError,
+  alreadyExists,
+  badRequest,
+  conflict,
+  forbidden,
+  internalError,
+  invalid,
+  notFound,
+  unsupportedMediaType,
+} from "./errors";
+import { type FieldSelector, matchesFields, parseFieldSelector } from "./fieldselectors";
+import {
+  acceptedPatchTypes,
+  applyJsonPatch,
+  applyMergePatch,
+  applyServerSideApply,
+  applyStrategicMergePatch,
+  parseApplyBody,
+  recordUpdateManager,
+} from "./patch";
+import { groupVersion, RESOURCES, type ResourceDef, resourceKey } from "./resources";
+import type { Entry, KObject, ObjectMeta, Store } from "./store";
+import { formatTime, generateName, normalizeTime, validateLabels, validateName } from "./validation";
+
+type Json = Record<string, unknown>;
+
+export const PATCH_MERGE = "application/merge-patch+json";
+export const PATCH_JSON = "application/json-patch+json";
+export const PATCH_STRATEGIC = "application/strategic-merge-patch+json";
+export const PATCH_APPLY = "application/apply-patch+yaml";
+
+export const SEEDED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"] as const;
+
+const NAMESPACES = resourceDef("", "namespaces");
+const GENERATE_NAME_ATTEMPTS = 8;
+
+export interface WriteOptions {
+  readonly dryRun?: boolean;
+  /** The explicit `fieldManager` parameter (required for apply). */
+  readonly fieldManager?: string;
+  /** Manager recorded for non-apply writes without a fieldManager (kube derives it from the User-Agent). */
+  readonly defaultManager?: string;
+  readonly force?: boolean;
+}
+
+export interface ListOptions {
+  readonly labelSelector?: string | undefined;
+  readonly fieldSelector?: string | undefined;
+  readonly limit?: number | undefined;
+  readonly continueToken?: string | undefined;
+}
+
+export interface ListResult {
+  readonly entries: Entry[];
+  readonly resourceVersion: string;
+  readonly continueToken?: string;
+  readonly remainingItemCount?: number;
+}
+
+export interface DeleteOptions {
+  readonly propagationPolicy?: "Background" | "Foreground" | "Orphan";
+  readonly preconditions?: { uid?: string; resourceVersion?: string };
+  readonly dryRun?: boolean;
+}
+
+/** Either the object still present (finalizers pending) or the Status of an immediate deletion. */
+export type DeleteResult =
+  | { readonly deleted: true; readonly last: KObject }
+  | { readonly deleted: false; readonly object: KObject };
+
+export interface RegistryOptions {
+  readonly now?: () => Date;
+  readonly random?: () => number;
+}
+
+function resourceDef(group: string, plural: string): ResourceDef {
+  const def = RESOURCES.find((r) => r.group === group && r.plural === plural);
+  if (!def) throw new Error(`resource ${plural}.${group} missing from the table`);
+  return def;
+}
+
+function rec(value: unknown): Json | undefined {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Json) : undefined;
+}
+
+function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+/** Reads a `.a.b.c` path (the scale subresource's paths). */
+function readPath(obj: Json, path: string): unknown {
+  let cur: unknown = obj;
+  for (const part of path.split(".").filter(Boolean)) cur = rec(cur)?.[part];
+  return cur;
+}
+
+function writePath(obj: Json, path: string, value: unknown): Json {
+  const parts = path.split(".").filter(Boolean);
+  const root = { ...obj };
+  let cur: Json = root;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const key = parts[i] as string;
+    const next = { ...(rec(cur[key]) ?? {}) };
+    cur[key] = next;
+    cur = next;
+  }
+  cur[parts[parts.length - 1] as string] = value;
+  return root;
+}
+
+export class Registry {
+  readonly now: () => Date;
+  private readonly random: () => number;
+
+  constructor(
+    readonly store: Store,
+    options: RegistryOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Creates the namespaces every cluster starts with (idempotent). */
+  seedNamespaces(): void {
+    for (const name of SEEDED_NAMESPACES) {
+      if (!this.store.get(resourceKey(NAMESPACES), undefined, name)) {
+        this.create(NAMESPACES, "v1", undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+      }
+    }
+  }
+
+  get(def: ResourceDef, version: string, namespace: string | undefined, name: string): KObject {
+    return fromStorage(def, this.getEntry(def, namespace, name).obj, version);
+  }
+
+  getEntry(def: ResourceDef, namespace: string | undefined, name: string): Entry {
+    const entry = this.store.get(resourceKey(def), def.namespaced ? namespace : undefined, name);
+    if (!entry) throw notFound(def.group, def.plural, name);
+    return entry;
+  }
+
+  /** JSON text of a stored entry at the requested version. */
+  jsonOf(def: ResourceDef, entry: Entry, version: string): string {
+    return jsonAtVersion(def, entry.obj, entry.json, version);
+  }
+
+  /** Parses selectors once, for lists and watches; invalid ones are 400 BadRequest. */
+  selectors(
+    def: ResourceDef,
+    options: ListOptions,
+  ): { labels: Selector | undefined; fields: FieldSelector | undefined } {
+    let labels: Selector | undefined;
+    if (options.labelSelector) {
+      try {
+        labels = parseSelector(options.labelSelector);
+      } catch (err) {
+        throw badRequest(err instanceof Error ? err.message : "invalid label selector");
+      }
+    }
+    const fields = options.fieldSelector
+      ? parseFieldSelector(options.fieldSelector, this.fieldLabels(def))
+      : undefined;
+    return { labels, fields };
+  }
+
+  fieldLabels(def: ResourceDef): readonly string[] {
+    return def.namespaced ? def.fieldLabels : def.fieldLabels.filter((f) => f !== "metadata.namespace");
+  }
+
+  /** Does an object pass the (already parsed) selectors? */
+  matchesSelectors(obj: KObject, labels: Selector | undefined, fields: FieldSelector | undefined): boolean {
+    if (labels && !matchesLabels(labels, obj.metadata.labels)) return false;
+    if (fields && !matchesFields(fields, obj)) return false;
+    return true;
+  }
+
+  list(def: ResourceDef, namespace: string | undefined, options: ListOptions = {}): ListResult {
+    const { labels, fields } = this.selectors(def, options);
+    let after: string | undefined;
+    let listRv = this.store.currentResourceVersion();
+    if (options.continueToken) {
+      const token = decodeContinue(options.continueToken);
+      after = token.after;
+      listRv = token.rv;
+    }
+    const all = this.store.list(resourceKey(def), def.namespaced ? namespace : undefined);
+    const matching: Entry[] = [];
+    for (const entry of all) {
+      if (after !== undefined && entryKey(entry) <= after) continue;
+      if (this.matchesSelectors(entry.obj, labels, fields)) matching.push(entry);
+    }
+    const limit = options.limit && options.limit > 0 ? options.limit : undefined;
+    if (limit === undefined || matching.length <= limit) {
+      return { entries: matching, resourceVersion: String(listRv) };
+    }
+    const page = matching.slice(0, limit);
+    const last = page[page.length - 1] as Entry;
+    return {
+      entries: page,
+      resourceVersion: String(listRv),
+      continueToken: encodeContinue(entryKey(last), listRv),
+      remainingItemCount: matching.length - limit,
+    };
+  }
+
+  create(
+    def: ResourceDef,
+    version: string,
+    namespace: string | undefined,
+    body: unknown,
+    options: WriteOptions = {},
+  ): KObject {
+    const input = this.checkBody(def, version, body);
+    const meta = { ...(rec(input.metadata) ?? {}) } as Partial<ObjectMeta>;
+    if (meta.resourceVersion !== undefined && meta.resourceVersion !== "") {
+      throw internalError("resourceVersion should not be set on objects to be created");
+    }
+    const ns = this.resolveNamespace(def, namespace, meta.namespace);
+    this.checkNamespaceWritable(def, ns);
+    if (!meta.name && !meta.generateName) {
+      throw invalid(def.group, def.kind, "", [
+        {
+          reason: "FieldValueRequired",
+          message: "Required value: name or generateName is required",
+          field: "metadata.name",
+        },
+      ]);
+    }
+    for (let attempt = 0; ; attempt++) {
+      const name = meta.name || generateName(meta.generateName ?? "", this.random);
+      const causes = [...validateName(name, def.kind === "Namespace"), ...validateLabels(meta.labels)];
+      if (causes.length > 0) throw invalid(def.group, def.kind, name, causes);
+      if (this.store.get(resourceKey(def), ns, name)) {
+        if (!meta.name && attempt + 1 < GENERATE_NAME_ATTEMPTS) continue;
+        const err = alreadyExists(def.group, def.plural, name);
+        if (meta.name) throw err;
+        throw new ApiError(
+          409,
+          "AlreadyExists",
+          `${err.message}, the server was not able to generate a unique name for the object`,
+          {
+            ...err.statusDetails,
+            retryAfterSeconds: 1,
+          },
+        );
+      }
+      const now = formatTime(this.now());
+      const metadata: ObjectMeta = {
+        ...meta,
+        name,
+        ...(ns === undefined ? {} : { namespace: ns }),
+        uid: randomUUID(),
+        resourceVersion: "",
+        creationTimestamp: now,
+      };
+      delete metadata.deletionTimestamp;
+      delete metadata.deletionGracePeriodSeconds;
+      if (def.builtin) delete metadata.generation;
+      else metadata.generation = 1;
+      let obj = { ...input, metadata } as KObject;
+      if (def.statusSubresource && def.kind !== "Namespace") obj = withoutStatus(obj);
+      obj = this.defaults(def, obj);
+      const manager = options.fieldManager ?? options.defaultManager;
+      if (manager)
+        obj = recordUpdateManager(
+          undefined,
+          obj,
+          manager,
+          "Update",
+          String(input.apiVersion),
+          now,
+        ) as KObject;
+      const rejected = admit(def, obj, undefined);
+      if (rejected) throw rejected;
+      const stored = toStorage(def, obj, version);
+      if (options.dryRun) return fromStorage(def, { ...stored, metadata: { ...stored.metadata } }, version);
+      return fromStorage(def, this.store.put(resourceKey(def), stored).obj, version);
+    }
+  }
+
+  /** PUT of the main resource or the status subresource. */
+  update(
+    def: ResourceDef,
+    version: string,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    subresource: "status" | undefined,
+    options: WriteOptions = {},
+  ): KObject {
+    const input = this.checkBody(def, version, body);
+    const meta = rec(input.metadata) ?? {};
+    if (meta.name !== undefined && meta.name !== name) {
+      throw badRequest(
+        `the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`,
+      );
+    }
+    const ns = this.resolveNamespace(def, namespace, meta.namespace as string | undefined);
+    const current = this.getEntry(def, ns, name);
+    const rv = meta.resourceVersion;
+    if ((rv === undefined || rv === "") && !def.builtin) {
+      throw invalid(def.group, def.kind, name, [
+        {
+          reason: "FieldValueInvalid",
+          message: "Invalid value: 0x0: must be specified for an update",
+          field: "metadata.resourceVersion",
+        },
+      ]);
+    }
+    if (rv !== undefined && rv !== "" && rv !== current.obj.metadata.resourceVersion) {
+      throw conflict(def.group, def.plural, name);
+    }
+    return this.commitUpdate(def, version, current, input, subresource, options);
+  }
+
+  patch(
+    def: ResourceDef,
+    version: string,
+    namespace: string | undefined,
+    name: string,
+    contentType: string,
+    bodyText: string,
+    subresource: "status" | undefined,
+    options: WriteOptions = {},
+  ): { object: KObject; created: boolean } {
+    const accepted: readonly string[] = acceptedPatchTypes(def.builtin);
+    if (!accepted.includes(contentType)) throw unsupportedMediaType(accepted);
+    const ns = def.namespaced ? namespace : undefined;
+    const existing = this.store.get(resourceKey(def), ns, name);
+    if (contentType === PATCH_APPLY)
+      return this.apply(def, version, ns, name, existing, bodyText, subresource, options);
+    if (!existing) throw notFound(def.group, def.plural, name);
+    const currentView = fromStorage(def, existing.obj, version);
+    const patched = this.applyPatch(def, currentView, contentType, bodyText, name);
+    const pmeta = rec(patched.metadata) ?? {};
+    const rv = pmeta.resourceVersion;
+    if (typeof rv === "string" && rv !== "" && rv !== existing.obj.metadata.resourceVersion) {
+      throw conflict(def.group, def.plural, name);
+    }
+    if (pmeta.name !== undefined && pmeta.name !== name) {
+      throw badRequest(
+        `the name of the object (${String(pmeta.name)}) does not match the name on the URL (${name})`,
+      );
+    }
+    const object = this.commitUpdate(def, version, existing, patched, subresource, options);
+    return { object, created: false };
+  }
+
+  /** Applies a merge / JSON / strategic patch to the object seen at the request's version. */
+  applyPatch(def: ResourceDef, current: Json, contentType: string, bodyText: string, name: string): Json {
+    let patch: unknown;
+    try {
+      patch = JSON.parse(bodyText);
+    } catch (err) {
+      throw badRequest(`error decoding patch: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    let result: unknown;
+    if (contentType === PATCH_MERGE) result = applyMergePatch(current, patch);
+    else if (contentType === PATCH_JSON)
+      result = applyJsonPatch(current, patch, { group: def.group, kind: def.kind, name });
+    else if (contentType === PATCH_STRATEGIC) result = applyStrategicMergePatch(current, patch, def.kind);
+    else throw unsupportedMediaType(acceptedPatchTypes(def.builtin));
+    const out = rec(result);
+    if (!out) throw badRequest("the patch did not produce an object");
+    return out;
+  }
+
+  private apply(
+    def: ResourceDef,
+    version: string,
+    ns: string | undefined,
+    name: string,
+    existing: Entry | undefined,
+    bodyText: string,
+    subresource: "status" | undefined,
+    options: WriteOptions,
+  ): { object: KObject; created: boolean } {
+    const applied = parseApplyBody(bodyText);
+    const ameta = rec(applied.metadata) ?? {};
+    if (ameta.name !== undefined && ameta.name !== name) {
+      throw badRequest(
+        `the name of the object (${String(ameta.name)}) does not match the name on the URL (${name})`,
+      );
+    }
+    const now = formatTime(this.now());
+    const live = existing ? fromStorage(def, existing.obj, version) : undefined;
+    const { object } = applyServerSideApply(live, applied, {
+      manager: options.fieldManager ?? "",
+      force: options.force ?? false,
+      apiVersion: groupVersion(def.group, version),
+      now,
+      ...(subresource === undefined ? {} : { subresource }),
+      ignoredFields:
+        subresource === "status" ? ["spec", "metadata"] : def.statusSubresource ? ["status"] : [],
+    });
+    if (!existing) {
+      const created = this.create(
+        def,
+        version,
+        ns,
+        { ...object, metadata: { ...rec(object.metadata), name } },
+        {
+          ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
+        },
+      );
+      return { object: created, created: true };
+    }
+    return {
+      object: this.commitUpdate(def, version, existing, object, subresource, options),
+      created: false,
+    };
+  }
+
+  /**
+   * The common tail of PUT and PATCH: status split, immutable metadata, generation, finalizer-driven deletion,
+   * admission, no-op detection.
+   */
+  private commitUpdate(
+    def: ResourceDef,
+    version: string,
+    current: Entry,
+    input: Json,
+    subresource: "status" | undefined,
+    options: WriteOptions,
+  ): KObject {
+    const old = fromStorage(def, current.obj, version);
+    const inMeta = (rec(input.metadata) ?? {}) as Partial<ObjectMeta>;
+    let next: KObject;
+    if (subresource === "status") {
+      next = { ...old, metadata: old.metadata } as KObject;
+      if (input.status === undefined) delete next.status;
+      else next.status = input.status;
+    } else {
+      const metadata: ObjectMeta = {
+        ...(inMeta as ObjectMeta),
+        name: old.metadata.name,
+        uid: old.metadata.uid,
+        creationTimestamp: old.metadata.creationTimestamp,
+        resourceVersion: old.metadata.resourceVersion,
+      };
+      if (old.metadata.namespace !== undefined) metadata.namespace = old.metadata.namespace;
+      if (old.metadata.deletionTimestamp) {
+        metadata.deletionTimestamp = old.metadata.deletionTimestamp;
+        metadata.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds ?? 0;
+        const added = (metadata.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
+        if (added.length > 0) {
+          throw invalid(def.group, def.kind, old.metadata.name, [
+            {
+              reason: "FieldValueForbidden",
+              message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"${added.join('", "')}"}`,
+              field: "metadata.finalizers",
+            },
+          ]);
+        }
+      } else {
+        delete metadata.deletionTimestamp;
+        delete metadata.deletionGracePeriodSeconds;
+      }
+      if (old.metadata.generation !== undefined) metadata.generation = old.metadata.generation;
+      else delete metadata.generation;
+      const causes = validateLabels(metadata.labels);
+      if (causes.length > 0) throw invalid(def.group, def.kind, old.metadata.name, causes);
+      next = { ...input, apiVersion: old.apiVersion, kind: old.kind, metadata } as KObject;
+      if (def.statusSubresource) {
+        if (old.status === undefined) delete next.status;
+        else next.status = old.status;
+      }
+      if (!def.builtin && specChanged(old, next))
+        next.metadata.generation = (old.metadata.generation ?? 0) + 1;
+    }
+    next = this.defaults(def, next);
+    const manager = options.fieldManager ?? options.defaultManager;
+    if (manager) {
+      next = recordUpdateManager(
+        old,
+        next,
+        manager,
+        "Update",
+        String(old.apiVersion),
+        formatTime(this.now()),
+        subresource,
+      ) as KObject;
+    }
+    if (subresource !== "status") {
+      const rejected = admit(def, next, old);
+      if (rejected) throw rejected;
+    }
+    const stored = toStorage(def, next, version);
+    if (isDeepStrictEqual(stripVolatile(stored), stripVolatile(current.obj))) return old;
+    if (options.dryRun) return fromStorage(def, stored, version);
+    if (stored.metadata.deletionTimestamp && (stored.metadata.finalizers ?? []).length === 0) {
+      const gone = this.store.remove(resourceKey(def), stored.metadata.namespace, stored.metadata.name);
+      return fromStorage(def, gone?.obj ?? stored, version);
+    }
+    return fromStorage(def, this.store.put(resourceKey(def), stored).obj, version);
+  }
+
+  /** GET of the scale subresource: an autoscaling/v1 Scale. */
+  getScale(def: ResourceDef, namespace: string | undefined, name: string): Json {
+    if (!def.scale) throw notFound(def.group, `${def.plural}/scale`, name);
+    return scaleOf(def, this.getEntry(def, namespace, name).obj);
+  }
+
+  /** PUT or PATCH of the scale subresource; only `spec.replicas` is written back to the parent. */
+  writeScale(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    mutate: (scale: Json) => Json,
+    options: WriteOptions = {},
+  ): Json {
+    const paths = def.scale;
+    if (!paths) throw notFound(def.group, `${def.plural}/scale`, name);
+    const entry = this.getEntry(def, namespace, name);
+    const next = mutate(scaleOf(def, entry.obj));
+    const meta = rec(next.metadata) ?? {};
+    if (
+      typeof meta.resourceVersion === "string" &&
+      meta.resourceVersion !== "" &&
+      meta.resourceVersion !== entry.obj.metadata.resourceVersion
+    ) {
+      throw conflict(def.group, def.plural, name);
+    }
+    const replicas = rec(next.spec)?.replicas;
+    if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0) {
+      throw invalid("autoscaling", "Scale", name, [
+        {
+          reason: "FieldValueInvalid",
+          message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`,
+          field: "spec.replicas",
+        },
+      ]);
+    }
+    const updated = writePath(clone(entry.obj), paths.specReplicasPath, replicas) as KObject;
+    const object = this.commitUpdate(def, def.storageVersion, entry, updated, undefined, options);
+    const after = this.store.get(resourceKey(def), object.metadata.namespace, name);
+    return scaleOf(def, after?.obj ?? object);
+  }
+
+  delete(
+    def: ResourceDef,
+    version: string,
+    namespace: string | undefined,
+    name: string,
+    options: DeleteOptions = {},
+  ): DeleteResult {
+    const entry = this.getEntry(def, namespace, name);
+    const obj = entry.obj;
+    const pre = options.preconditions;
+    if (pre?.uid && pre.uid !== obj.metadata.uid) {
+      throw conflict(
+        def.group,
+        def.plural,
+        name,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`,
+      );
+    }
+    if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion) {
+      throw conflict(
+        def.group,
+        def.plural,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
+      );
+    }
+    const policy = options.propagationPolicy ?? "Background";
+    const finalizers = [...(obj.metadata.finalizers ?? [])];
+    if (policy === "Orphan" && !finalizers.includes("orphan")) finalizers.push("orphan");
+    if (policy === "Foreground" && !finalizers.includes("foregroundDeletion"))
+      finalizers.push("foregroundDeletion");
+    if (def.kind === "Namespace") return this.deleteNamespace(def, version, entry, options);
+    if (finalizers.length === 0) {
+      if (options.dryRun) return { deleted: true, last: fromStorage(def, obj, version) };
+      const gone = this.store.remove(resourceKey(def), obj.metadata.namespace, name);
+      return { deleted: true, last: fromStorage(def, gone?.obj ?? obj, version) };
+    }
+    if (obj.metadata.deletionTimestamp && isDeepStrictEqual(finalizers, obj.metadata.finalizers ?? [])) {
+      return { deleted: false, object: fromStorage(def, obj, version) };
+    }
+    const metadata: ObjectMeta = {
+      ...obj.metadata,
+      finalizers,
+      deletionTimestamp: obj.metadata.deletionTimestamp ?? formatTime(this.now()),
+      deletionGracePeriodSeconds: 0,
+    };
+    if (!def.builtin && !obj.metadata.deletionTimestamp)
+      metadata.generation = (obj.metadata.generation ?? 0) + 1;
+    if (options.dryRun) return { deleted: false, object: fromStorage(def, { ...obj, metadata }, version) };
+    const stored = this.store.put(resourceKey(def), { ...obj, metadata });
+    return { deleted: false, object: fromStorage(def, stored.obj, version) };
+  }
+
+  /** Namespace deletion: phase Terminating; the namespace controller (gc.ts) empties it and removes it. */
+  private deleteNamespace(
+    def: ResourceDef,
+    version: string,
+    entry: Entry,
+    options: DeleteOptions,
+  ): DeleteResult {
+    const obj = entry.obj;
+    if (obj.metadata.deletionTimestamp) return { deleted: false, object: fromStorage(def, obj, version) };
+    const next: KObject = {
+      ...obj,
+      metadata: { ...obj.metadata, deletionTimestamp: formatTime(this.now()) },
+      status: { ...(rec(obj.status) ?? {}), phase: "Terminating" },
+    };
+    if (options.dryRun) return { deleted: false, object: next };
+    return { deleted: false, object: fromStorage(def, this.store.put(resourceKey(def), next).obj, version) };
+  }
+
+  /** Removes a finalizer from an object (controllers: GC, namespace controller); deletes it if it was the last. */
+  removeFinalizer(def: ResourceDef, namespace: string | undefined, name: string, finalizer: string): void {
+    const entry = this.store.get(resourceKey(def), namespace, name);
+    if (!entry) return;
+    const finalizers = (entry.obj.metadata.finalizers ?? []).filter((f) => f !== finalizer);
+    if (finalizers.length === (entry.obj.metadata.finalizers ?? []).length) return;
+    const metadata = { ...entry.obj.metadata, finalizers };
+    if (finalizers.length === 0) delete (metadata as Partial<ObjectMeta>).finalizers;
+    if (metadata.deletionTimestamp && finalizers.length === 0) {
+      this.store.remove(resourceKey(def), namespace, name);
+      return;
+    }
+    this.store.put(resourceKey(def), { ...entry.obj, metadata });
+  }
+
+  /** Validates a body against the URL's resource: an object of the right apiVersion/kind. */
+  private checkBody(def: ResourceDef, version: string, body: unknown): Json {
+    const input = rec(body);
+    if (!input) throw badRequest("the body of the request must be a JSON or YAML object");
+    const gv = groupVersion(def.group, version);
+    if (input.apiVersion !== undefined && input.apiVersion !== gv) {
+      throw badRequest(
+        `the API version in the data (${String(input.apiVersion)}) does not match the expected API version (${gv})`,
+      );
+    }
+    if (input.kind !== undefined && input.kind !== def.kind) {
+      throw badRequest(
+        `${String(input.kind)} in version "${version}" cannot be handled as a ${def.kind}: the kind in the data does not match the URL's resource (${def.kind})`,
+      );
+    }
+    if (input.metadata !== undefined && !rec(input.metadata)) throw badRequest("metadata must be an object");
+    const { apiVersion: _a, kind: _k, ...rest } = input;
+    return { apiVersion: gv, kind: def.kind, ...rest };
+  }
+
+  private resolveNamespace(
+    def: ResourceDef,
+    url: string | undefined,
+    body: string | undefined,
+  ): string | undefined {
+    if (!def.namespaced) return undefined;
+    if (body !== undefined && body !== "" && url !== undefined && body !== url) {
+      throw badRequest(
+        "the namespace of the provided object does not match the namespace sent on the request",
+      );
+    }
+    const ns = url ?? body;
+    if (!ns) throw badRequest("namespace is required for a namespaced resource");
+    return ns;
+  }
+
+  /** NamespaceLifecycle admission: missing namespace → 404, terminating → 403. */
+  private checkNamespaceWritable(def: ResourceDef, namespace: string | undefined): void {
+    if (!def.namespaced || namespace === undefined) return;
+    const ns = this.store.get(resourceKey(NAMESPACES), undefined, namespace);
+    if (!ns) throw notFound("", "namespaces", namespace);
+    if (ns.obj.metadata.deletionTimestamp && def.kind !== "Event") {
+      throw forbidden(
+        `${def.group === "" ? def.plural : `${def.plural}.${def.group}`} "" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        { group: def.group, kind: def.plural },
+      );
+    }
+  }
+
+  /** Allocates a free ClusterIP in 10.96.0.0/16 (deterministic for a given random source). */
+  private defaultService(obj: KObject): KObject {
+    const used = new Set<string>();
+    for (const e of this.store.list("services", undefined)) used.add(String(rec(e.obj.spec)?.clusterIP));
+    return serviceDefaults(obj, () => {
+      for (;;) {
+        const ip = `10.96.${Math.floor(this.random() * 256)}.${1 + Math.floor(this.random() * 254)}`;
+        if (!used.has(ip)) return ip;
+      }
+    });
+  }
+
+  /** Per-kind defaulting the built-in strategies and KubeVirt's mutating webhooks apply. */
+  private defaults(def: ResourceDef, obj: KObject): KObject {
+    switch (def.kind) {
+      case "Namespace": {
+        const labels = { ...(obj.metadata.labels ?? {}), "kubernetes.io/metadata.name": obj.metadata.name };
+        const spec = rec(obj.spec) ?? {};
+        const status = rec(obj.status) ?? {};
+        return {
+          ...obj,
+          metadata: { ...obj.metadata, labels },
+          spec: { ...spec, finalizers: spec.finalizers ?? ["kubernetes"] },
+          status: {
+            ...status,
+            phase: obj.metadata.deletionTimestamp ? "Terminating" : (status.phase ?? "Active"),
+          },
+        };
+      }
+      case "Event":
+        return normalizeEventTimes(obj);
+      case "Service":
+        return this.defaultService(obj);
+      default:
+        return obj;
+    }
+  }
+}
+
+/** Service defaults (`SetDefaults_Service` plus the ClusterIP allocator), so `kubectl get svc` shows an IP. */
+function serviceDefaults(obj: KObject, allocate: () => string): KObject {
+  const spec = { ...(rec(obj.spec) ?? {}) };
+  const type = (spec.type as string | undefined) ?? "ClusterIP";
+  spec.type = type;
+  spec.sessionAffinity ??= "None";
+  if (type !== "ExternalName") {
+    spec.clusterIP ??= allocate();
+    spec.clusterIPs ??= [spec.clusterIP];
+    spec.ipFamilies ??= ["IPv4"];
+    spec.ipFamilyPolicy ??= "SingleStack";
+    spec.internalTrafficPolicy ??= "Cluster";
+  }
+  if (Array.isArray(spec.ports)) {
+    spec.ports = spec.ports.map((p) => {
+      const port = { ...(rec(p) ?? {}) };
+      port.protocol ??= "TCP";
+      port.targetPort ??= port.port;
+      return port;
+    });
+  }
+  return { ...obj, spec, status: rec(obj.status) ?? { loadBalancer: {} } };
+}
+
+/** The Scale a `/scale` GET returns for `obj` (missing spec replicas read as 0, like apiextensions). */
+function scaleOf(def: ResourceDef, obj: KObject): Json {
+  const paths = def.scale;
+  const specReplicas = paths ? readPath(obj, paths.specReplicasPath) : undefined;
+  const statusReplicas = paths ? readPath(obj, paths.statusReplicasPath) : undefined;
+  const selector = paths ? readPath(obj, paths.labelSelectorPath) : undefined;
+  return {
+    kind: "Scale",
+    apiVersion: "autoscaling/v1",
+    metadata: {
+      name: obj.metadata.name,
+      namespace: obj.metadata.namespace,
+      uid: obj.metadata.uid,
+      resourceVersion: obj.metadata.resourceVersion,
+      creationTimestamp: obj.metadata.creationTimestamp,
+    },
+    spec: { replicas: typeof specReplicas === "number" ? specReplicas : 0 },
+    status: {
+      replicas: typeof statusReplicas === "number" ? statusReplicas : 0,
+      ...(typeof selector === "string" && selector !== "" ? { selector } : {}),
+    },
+  };
+}
+
+function withoutStatus(obj: KObject): KObject {
+  const { status: _s, ...rest } = obj;
+  return rest as KObject;
+}
+
+/** True when anything outside metadata and status differs (the CRD generation rule). */
+function specChanged(old: Json, next: Json): boolean {
+  const keys = new Set([...Object.keys(old), ...Object.keys(next)]);
+  for (const key of keys) {
+    if (key === "metadata" || key === "status" || key === "apiVersion" || key === "kind") continue;
+    if (!isDeepStrictEqual(old[key], next[key])) return true;
+  }
+  return false;
+}
+
+function stripVolatile(obj: KObject): Json {
+  const { managedFields: _m, resourceVersion: _r, ...meta } = obj.metadata;
+  return { ...obj, metadata: meta };
+}
+
+function normalizeEventTimes(obj: KObject): KObject {
+  const out: Json = { ...obj };
+  for (const key of ["firstTimestamp", "lastTimestamp"]) {
+    if (out[key] !== undefined) out[key] = normalizeTime(out[key]);
+  }
+  return out as KObject;
+}
+
+function entryKey(entry: Entry): string {
+  return `${entry.obj.metadata.namespace ?? ""}/${entry.obj.metadata.name}`;
+}
+
+/** Continue tokens carry the last key and the list's resourceVersion (base64 JSON, opaque to clients). */
+function encodeContinue(after: string, rv: number): string {
+  return Buffer.from(JSON.stringify({ v: "meta.k8s.io/v1", rv, start: after })).toString("base64url");
+}
+
+function decodeContinue(token: string): { after: string; rv: number } {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as {
+      rv?: unknown;
+      start?: unknown;
+    };
+    if (typeof parsed.rv === "number" && typeof parsed.start === "string")
+      return { after: parsed.start, rv: parsed.rv };
+  } catch {
+    // fall through to the error below
+  }
+  throw badRequest(
+    "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+  );
+}

@@ -1,0 +1,99 @@
+/**
+ * Object-meta validation the local cluster applies to every write, with apimachinery's messages
+ * (`validation.IsDNS1123Subdomain`, `IsDNS1123Label`, `ValidateObjectMeta`), and the name generator of
+ * apiserver `pkg/storage/names/generate.go`.
+ */
+import type { StatusCause } from "./errors";
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_MSG =
+  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+const SUBDOMAIN_MSG =
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+
+/** Field errors for `metadata.name` (a DNS-1123 label for namespaces, a subdomain otherwise). */
+export function validateName(name: string, label: boolean): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const max = label ? 63 : 253;
+  if (name.length > max) {
+    causes.push({
+      reason: "FieldValueInvalid",
+      message: `Invalid value: "${name}": must be no more than ${max} characters`,
+      field: "metadata.name",
+    });
+  }
+  if (!(label ? DNS1123_LABEL : DNS1123_SUBDOMAIN).test(name)) {
+    causes.push({
+      reason: "FieldValueInvalid",
+      message: `Invalid value: "${name}": ${label ? LABEL_MSG : SUBDOMAIN_MSG}`,
+      field: "metadata.name",
+    });
+  }
+  return causes;
+}
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+
+/** Field errors for `metadata.labels` (qualified-name keys, ≤63-char values). */
+export function validateLabels(labels: unknown): StatusCause[] {
+  if (labels === undefined || labels === null) return [];
+  if (typeof labels !== "object" || Array.isArray(labels)) {
+    return [
+      {
+        reason: "FieldValueInvalid",
+        message: "Invalid value: must be a map of strings",
+        field: "metadata.labels",
+      },
+    ];
+  }
+  const causes: StatusCause[] = [];
+  for (const [key, value] of Object.entries(labels as Record<string, unknown>)) {
+    const slash = key.lastIndexOf("/");
+    const name = slash >= 0 ? key.slice(slash + 1) : key;
+    const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+    if (
+      name.length === 0 ||
+      name.length > 63 ||
+      !QUALIFIED_NAME.test(name) ||
+      (prefix !== undefined && !DNS1123_SUBDOMAIN.test(prefix))
+    ) {
+      causes.push({
+        reason: "FieldValueInvalid",
+        message: `Invalid value: "${key}": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+        field: "metadata.labels",
+      });
+    }
+    if (typeof value !== "string" || value.length > 63 || !LABEL_VALUE.test(value)) {
+      causes.push({
+        reason: "FieldValueInvalid",
+        message: `Invalid value: "${String(value)}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+        field: `metadata.labels`,
+      });
+    }
+  }
+  return causes;
+}
+
+const NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
+const MAX_GENERATED_PREFIX = 58;
+
+/** `generateName` + 5 random characters from apiserver's alphabet (prefix truncated to 58 characters). */
+export function generateName(prefix: string, random: () => number): string {
+  let suffix = "";
+  for (let i = 0; i < 5; i++) suffix += NAME_ALPHABET[Math.floor(random() * NAME_ALPHABET.length)] ?? "b";
+  return `${prefix.slice(0, MAX_GENERATED_PREFIX)}${suffix}`;
+}
+
+/** RFC 3339 with second precision, as metav1.Time serializes. */
+export function formatTime(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+/** Normalizes a client-sent metav1.Time to second precision (client-node sends milliseconds). */
+export function normalizeTime(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const parsed = Date.parse(value);
+  return Number.isNaN(parsed) ? value : formatTime(new Date(parsed));
+}

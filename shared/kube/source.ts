@@ -1,0 +1,78 @@
+/**
+ * Where a client's cluster comes from: an explicit kubeconfig file or text, the in-cluster service account, or
+ * a server URL plus bearer token (EKS tokens are minted elsewhere and passed in). Never the developer's default
+ * KUBECONFIG: a cluster is only reconciled when it is named.
+ */
+import { KubeConfig } from "@kubernetes/client-node";
+import { z } from "zod";
+import { ReasonedError } from "../errors";
+
+export const ClusterSourceSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("kubeconfig"), path: z.string().min(1), context: z.string().min(1).optional() }),
+  z.strictObject({ kind: z.literal("kubeconfigText"), yaml: z.string().min(1), context: z.string().min(1).optional() }),
+  z.strictObject({ kind: z.literal("inCluster") }),
+  z.strictObject({
+    kind: z.literal("token"),
+    server: z.url({ protocol: /^https?$/ }),
+    token: z.string().min(1),
+    /** Base64 PEM of the cluster CA; absent = the system trust store. */
+    caData: z.string().min(1).optional(),
+  }),
+]);
+
+/** How to reach a cluster. */
+export type ClusterSource = z.infer<typeof ClusterSourceSchema>;
+
+function invalidSource(message: string, cause?: unknown): ReasonedError {
+  return new ReasonedError("InvalidClusterSource", message, { retryable: false, status: 500, cause });
+}
+
+function load(kc: KubeConfig, source: ClusterSource): void {
+  switch (source.kind) {
+    case "kubeconfig":
+      kc.loadFromFile(source.path);
+      break;
+    case "kubeconfigText":
+      kc.loadFromString(source.yaml);
+      break;
+    case "inCluster":
+      if (!process.env.KUBERNETES_SERVICE_HOST || !process.env.KUBERNETES_SERVICE_PORT) {
+        throw invalidSource("not running in a cluster: KUBERNETES_SERVICE_HOST/PORT are not set");
+      }
+      kc.loadFromCluster();
+      break;
+    case "token":
+      kc.loadFromOptions({
+        clusters: [
+          {
+            name: "target",
+            server: source.server,
+            skipTLSVerify: false,
+            ...(source.caData === undefined ? {} : { caData: source.caData }),
+          },
+        ],
+        users: [{ name: "target", token: source.token }],
+        contexts: [{ name: "target", cluster: "target", user: "target" }],
+        currentContext: "target",
+      });
+      break;
+  }
+}
+
+/**
+ * A client-node KubeConfig for `source`. Throws ReasonedError `InvalidClusterSource` when the source cannot be
+ * read or names no usable cluster.
+ */
+export function kubeConfigFrom(source: ClusterSource): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    load(kc, source);
+    if ("context" in source && source.context !== undefined) kc.setCurrentContext(source.context);
+  } catch (err) {
+    if (err instanceof ReasonedError) throw err;
+    throw invalidSource(`cannot load the ${source.kind} cluster source: ${(err as Error).message}`, err);
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster?.server) throw invalidSource(`the ${source.kind} cluster source names no current cluster`);
+  return kc;
+}

@@ -1,0 +1,73 @@
+/**
+ * One HTTP request to the API server through `@kubernetes/client-node`'s own request context, authentication
+ * (kubeconfig TLS, tokens, exec and token-file providers) and fetch. We build the path ourselves because the
+ * generated CustomObjectsApi can only address `/apis/<group>/...` (not core/v1 Events and Pods, nor group
+ * discovery) and the typed APIs turn timestamps into Dates; raw JSON lets every kind be zod-validated the same
+ * way. Non-2xx answers throw `ApiException` with the raw body text, exactly as the generated APIs do.
+ */
+import {
+  ApiException,
+  HttpMethod,
+  IsomorphicFetchHttpLibrary,
+  type KubeConfig,
+  RequestContext,
+} from "@kubernetes/client-node";
+import { malformedObject } from "./errors";
+
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+export interface HttpRequest {
+  readonly method: Method;
+  /** Path below the cluster's server URL, starting with `/`. */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | undefined>>;
+  /** JSON-serialised as the request body. */
+  readonly body?: unknown;
+  /** Defaults to `application/json` when there is a body. */
+  readonly contentType?: string;
+  readonly signal: AbortSignal;
+}
+
+/** Sends a request and resolves to the parsed JSON body (undefined when empty). */
+export type Transport = (request: HttpRequest) => Promise<unknown>;
+
+const METHODS: Record<Method, HttpMethod> = {
+  GET: HttpMethod.GET,
+  POST: HttpMethod.POST,
+  PUT: HttpMethod.PUT,
+  PATCH: HttpMethod.PATCH,
+  DELETE: HttpMethod.DELETE,
+};
+
+/** A Transport for the current context of `kc`. */
+export function clientNodeTransport(kc: KubeConfig): Transport {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("the kubeconfig has no current cluster");
+  const server = cluster.server.replace(/\/+$/, "");
+  const http = new IsomorphicFetchHttpLibrary();
+
+  return async (request) => {
+    const context = new RequestContext(`${server}${request.path}`, METHODS[request.method]);
+    for (const [key, value] of Object.entries(request.query ?? {})) {
+      if (value !== undefined) context.setQueryParam(key, value);
+    }
+    context.setHeaderParam("Accept", "application/json");
+    if (request.body !== undefined) {
+      context.setHeaderParam("Content-Type", request.contentType ?? "application/json");
+      context.setBody(JSON.stringify(request.body));
+    }
+    context.setSignal(request.signal);
+    await kc.applySecurityAuthentication(context);
+    const response = await http.send(context).toPromise();
+    const text = await response.body.text();
+    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
+      throw new ApiException(response.httpStatusCode, "Unsuccessful HTTP request", text, response.headers);
+    }
+    if (text.trim() === "") return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw malformedObject(`the API server answered ${request.method} ${request.path} with a body that is not JSON`);
+    }
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Small readers over Kubernetes object metadata and conditions shared by the pool and replica-set planners:
+ * ownership (controller references), deletion, finalizers, conditions and timestamps. Pure functions only.
+ */
+import type { Condition, ObjectMeta, OwnerReference } from "../schemas/kubevirt";
+
+/** The owner reference marked `controller: true`, if any (metav1.GetControllerOf). */
+export function controllerOf(meta: ObjectMeta): OwnerReference | undefined {
+  return meta.ownerReferences?.find((ref) => ref.controller === true);
+}
+
+/** True when the object's controller reference points at `uid`. */
+export function isControlledBy(meta: ObjectMeta, uid: string | undefined): boolean {
+  return uid !== undefined && uid !== "" && controllerOf(meta)?.uid === uid;
+}
+
+/** True when the object has a deletionTimestamp (it is terminating but still exists). */
+export function isDeleting(meta: ObjectMeta): boolean {
+  return meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null;
+}
+
+export function hasFinalizer(meta: ObjectMeta, finalizer: string): boolean {
+  return meta.finalizers?.includes(finalizer) ?? false;
+}
+
+export function labelsOf(meta: ObjectMeta | undefined): Record<string, string> {
+  return meta?.labels ?? {};
+}
+
+/** The condition of `type`, if present. */
+export function findCondition(
+  conditions: readonly Condition[] | null | undefined,
+  type: string,
+): Condition | undefined {
+  return conditions?.find((condition) => condition.type === type);
+}
+
+export function hasConditionStatus(
+  conditions: readonly Condition[] | null | undefined,
+  type: string,
+  status: string,
+): boolean {
+  return findCondition(conditions, type)?.status === status;
+}
+
+/** An owner reference that makes the owner the controller and blocks its deletion until the child is gone. */
+export function controllerRef(apiVersion: string, kind: string, name: string, uid: string): OwnerReference {
+  return { apiVersion, kind, name, uid, controller: true, blockOwnerDeletion: true };
+}
+
+/** RFC 3339 with second precision, as metav1.Time serialises. */
+export function formatTime(now: Date): string {
+  return `${now.toISOString().slice(0, 19)}Z`;
+}
+
+/** Milliseconds since the epoch, or undefined for a missing or unparsable timestamp. */
+export function parseTime(text: string | null | undefined): number | undefined {
+  if (text === undefined || text === null || text === "") return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}

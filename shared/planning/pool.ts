@@ -1,0 +1,191 @@
+/**
+ * `planPool`: one reconcile pass of a VirtualMachinePool as a pure function, in upstream order (KubeVirt
+ * `pool.go` `execute`, kubevirt-semantics §1.4): validate the selector, autoheal, release detached VMs, ensure the
+ * pool finalizer; then, unless paused or deleting, scale, update and prune; when deleting, release the finalizers
+ * and prune; finally the status. The plan is bounded by the burst and never grows the pool past its desired count.
+ */
+import { matches } from "../labels";
+import type { VirtualMachine } from "../schemas/kubevirt";
+import { POOL_API_VERSION, POOL_COMPONENT, POOL_FINALIZER, POOL_KIND } from "./constants";
+import { byStage, createLedger, type Ledger } from "./ledger";
+import { controllerOf, hasFinalizer, isControlledBy, isDeleting, labelsOf } from "./objects";
+import {
+  addPoolFinalizerAction,
+  releaseVMAction,
+  removePoolFinalizerAction,
+  removeVMFinalizerAction,
+} from "./pool-actions";
+import {
+  buildPoolContext,
+  classifyVMs,
+  type PoolContext,
+  type PoolPlanInput,
+  validateSelector,
+} from "./pool-context";
+import { planAutohealing, planScale, planTerminatingCleanup } from "./pool-scale";
+import { isVMReady, planPrune, planUpdate } from "./pool-update";
+import { derivePoolStatus } from "./status";
+import {
+  type ObjectRef,
+  type PlannedEvent,
+  type PoolAction,
+  type PoolPlan,
+  Stage,
+  type SyncError,
+} from "./types";
+
+function ownerRef(input: PoolPlanInput): ObjectRef {
+  const { metadata } = input.pool;
+  return {
+    apiVersion: input.pool.apiVersion ?? POOL_API_VERSION,
+    kind: POOL_KIND,
+    namespace: metadata.namespace ?? "",
+    name: metadata.name,
+    ...(metadata.uid ? { uid: metadata.uid } : {}),
+  };
+}
+
+/** Releases owned VMs whose labels stopped matching, unless the pool is being deleted. */
+function planReleases(
+  ctx: PoolContext,
+  ledger: Ledger<PoolAction>,
+  detached: readonly VirtualMachine[],
+): void {
+  if (ctx.deleting) return;
+  for (const vm of detached) {
+    if (!ledger.fits(1)) {
+      ledger.noteBurst(`burst of ${ctx.burst} writes reached: more VMs to release next pass`);
+      return;
+    }
+    ledger.add(releaseVMAction(ctx, vm));
+  }
+}
+
+function planPoolFinalizer(ctx: PoolContext, ledger: Ledger<PoolAction>): void {
+  if (ctx.deleting || hasFinalizer(ctx.pool.metadata, POOL_FINALIZER) || !ledger.fits(1)) return;
+  ledger.add(addPoolFinalizerAction(ctx.pool));
+}
+
+/**
+ * `handlePoolDeletion`: drops the pool finalizer from the selector-matching VMs that are ours or orphaned (an
+ * orphan-propagation delete has already stripped their owner references), then from the pool itself; deleting the
+ * VMs is left to the garbage collector.
+ */
+function planPoolDeletion(ctx: PoolContext, ledger: Ledger<PoolAction>): void {
+  const held = ctx.vms.filter(
+    (vm) =>
+      hasFinalizer(vm.metadata, POOL_FINALIZER) &&
+      matches(ctx.selector, labelsOf(vm.metadata)) &&
+      (isControlledBy(vm.metadata, ctx.uid) || controllerOf(vm.metadata) === undefined),
+  );
+  for (const vm of held) {
+    if (!ledger.fits(1)) {
+      ledger.noteBurst(`burst of ${ctx.burst} writes reached: more VM finalizers next pass`);
+      return;
+    }
+    ledger.add(
+      removeVMFinalizerAction(
+        ctx,
+        vm,
+        "the pool is being deleted: release its finalizer on the VM",
+        undefined,
+        Stage.Apply,
+      ),
+    );
+  }
+  if (hasFinalizer(ctx.pool.metadata, POOL_FINALIZER) && ledger.fits(1)) {
+    ledger.add(removePoolFinalizerAction(ctx.pool));
+  }
+}
+
+/** Scale, then update when the scale is stable, then prune when both are (upstream `execute`). */
+function planConvergence(
+  ctx: PoolContext,
+  ledger: Ledger<PoolAction>,
+  members: readonly VirtualMachine[],
+  healed: ReadonlySet<string>,
+): SyncError | undefined {
+  planTerminatingCleanup(ctx, ledger, members);
+  const scale = planScale(ctx, ledger, members, healed);
+  if (scale.error || !scale.stable) return scale.error;
+  const update = planUpdate(ctx, ledger, members);
+  if (update.error) return update.error;
+  if (update.stable) planPrune(ctx, ledger, members);
+  return undefined;
+}
+
+function skippedPlan(input: PoolPlanInput, reason: string, message: string): PoolPlan {
+  return {
+    kind: POOL_KIND,
+    component: POOL_COMPONENT,
+    owner: ownerRef(input),
+    actions: [],
+    events: [],
+    skipped: { reason, message },
+    notes: [],
+    summary: { desired: 0, current: 0, ready: 0, creating: 0, deleting: 0 },
+  };
+}
+
+/**
+ * Plans one reconcile pass of a VirtualMachinePool. Pure: the same input (including the random source's
+ * sequence) always yields the same plan. A converged pool yields no actions and an unchanged status.
+ */
+export function planPool(input: PoolPlanInput): PoolPlan {
+  const { pool } = input;
+  const validation = validateSelector(pool.spec.selector, pool.spec.virtualMachineTemplate?.metadata?.labels);
+  if (!validation.ok) return skippedPlan(input, validation.skip.reason, validation.skip.message);
+  const ctx = buildPoolContext(input, validation.selector, validation.labelSelector);
+  const ledger = createLedger<PoolAction>(ctx.burst);
+  const { members, detached } = classifyVMs(ctx);
+
+  const healed = planAutohealing(ctx, ledger, members);
+  planReleases(ctx, ledger, detached);
+  planPoolFinalizer(ctx, ledger);
+  let syncError: SyncError | undefined;
+  if (ctx.deleting) {
+    planPoolDeletion(ctx, ledger);
+    planPrune(ctx, ledger, members);
+  } else if (ctx.paused) {
+    ledger.note("Paused", "the pool is paused: no scale, update or prune");
+  } else {
+    syncError = planConvergence(ctx, ledger, members, healed);
+  }
+
+  const ready = members.filter(isVMReady).length;
+  const status = derivePoolStatus(
+    pool.status,
+    { replicas: members.length, readyReplicas: ready, labelSelector: ctx.labelSelector, paused: ctx.paused },
+    syncError,
+    input.now,
+  );
+  const actions = byStage(ledger.actions());
+  if (actions.length === 0 && !status.changed && ledger.notes().length === 0) {
+    ledger.note("Converged", `${members.length} of ${ctx.desired} VMs, ${ready} ready: nothing to do`);
+  }
+  const events: PlannedEvent[] = [
+    ...actions.flatMap((action) => (action.event ? [action.event] : [])),
+    ...status.events,
+  ];
+  const requeueAfterSeconds = ledger.requeueAfter();
+  return {
+    kind: POOL_KIND,
+    component: POOL_COMPONENT,
+    owner: ownerRef(input),
+    actions,
+    events,
+    status,
+    notes: ledger.notes(),
+    ...(syncError ? { syncError } : {}),
+    ...(requeueAfterSeconds !== undefined ? { requeueAfterSeconds } : {}),
+    summary: {
+      desired: ctx.desired,
+      current: members.length,
+      ready,
+      creating: actions.filter((action) => action.kind === "createVM").length,
+      deleting:
+        members.filter((vm) => isDeleting(vm.metadata)).length +
+        actions.filter((action) => action.kind === "deleteVM").length,
+    },
+  };
+}

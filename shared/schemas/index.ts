@@ -1,0 +1,4 @@
+/**
+ * Zod schemas for the payloads that cross our edges; types come from `z.infer`. One file per source.
+ */
+export * from "./kubevirt";
