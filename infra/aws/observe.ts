@@ -181,7 +181,7 @@ async function readTags(client: EventBridgeClient, arn: string): Promise<Record<
   return tagsToRecord(result?.Tags ?? []);
 }
 
-export function tagsToRecord(tags: readonly Tag[]): Record<string, string> {
+function tagsToRecord(tags: readonly Tag[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const tag of tags) if (tag.Key !== undefined) out[tag.Key] = tag.Value ?? "";
   return out;
@@ -200,7 +200,7 @@ async function call<T>(operation: string, resource: string, send: () => Promise<
   }
 }
 
-export function isNotFound(err: unknown): boolean {
+function isNotFound(err: unknown): boolean {
   return err instanceof Error && err.name === "ResourceNotFoundException";
 }
 

@@ -1,10 +1,10 @@
 /**
- * PATCH for the local cluster's API server: which patch media types an endpoint accepts, body parsing, RFC 7386
- * merge patch, RFC 6902 JSON patch (fast-json-patch), strategic merge patch for built-in kinds, and server-side
- * apply with `metadata.managedFields` ownership. Pure functions over plain JSON objects: inputs are never mutated and
- * results share no structure with them. Behaviour follows apiserver `endpoints/handlers/patch.go`, apimachinery
- * `util/strategicpatch` and `util/managedfields`, and structured-merge-diff
- * (../../shared/reference/apiserver-fidelity.md §3.4, §3.6, §4).
+ * PATCH for the local cluster's API server: which patch media types an endpoint accepts, body parsing, RFC
+ * 7386 merge patch, RFC 6902 JSON patch (fast-json-patch), strategic merge patch for built-in kinds, and
+ * server-side apply with `metadata.managedFields` ownership. Pure functions over plain JSON objects: inputs
+ * are never mutated and results share no structure with them. Behaviour follows apiserver
+ * `endpoints/handlers/patch.go`, apimachinery `util/strategicpatch` and `util/managedfields`, and
+ * structured-merge-diff (../../shared/reference/apiserver-fidelity.md §3.4, §3.6, §4).
  */
 import { isDeepStrictEqual } from "node:util";
 import type { Operation } from "fast-json-patch";
@@ -41,9 +41,9 @@ const firstLine = (err: unknown): string =>
 const jsonTypeOf = (value: unknown): string =>
   value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
 
-// ---------------------------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------------------------------------
 // Media types and body parsing
-// ---------------------------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------------------------------------
 
 /** Patch media types (k8s.io/apimachinery `types.PatchType`). */
 export const PATCH_TYPES = {
@@ -59,7 +59,8 @@ export type PatchType = (typeof PATCH_TYPES)[keyof typeof PATCH_TYPES];
 
 /**
  * Patch types an endpoint accepts, in the order kube lists them in its 415 message: apiextensions
- * `customresource_handler.go` for CRs, apiserver `endpoints/installer.go` for built-ins (which add strategic merge).
+ * `customresource_handler.go` for CRs, apiserver `endpoints/installer.go` for built-ins (which add strategic
+ * merge).
  */
 export function acceptedPatchTypes(builtin: boolean): PatchType[] {
   return builtin
@@ -80,8 +81,8 @@ export function resolvePatchType(contentType: string | undefined, builtin: boole
 }
 
 /**
- * Parses a PATCH body for its content type: JSON for json/merge/strategic patches (400 `invalid JSON patch`, the
- * apiserver's message, when malformed), YAML or JSON for apply patches. Unaccepted types → 415.
+ * Parses a PATCH body for its content type: JSON for json/merge/strategic patches (400 `invalid JSON patch`,
+ * the apiserver's message, when malformed), YAML or JSON for apply patches. Unaccepted types → 415.
  */
 export function parsePatchBody(contentType: string, text: string, builtin = true): unknown {
   const type = resolvePatchType(contentType, builtin);
@@ -120,13 +121,13 @@ export function parseApplyBody(text: string): Record<string, unknown> {
   return doc;
 }
 
-// ---------------------------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------------------------------------
 // RFC 7386 JSON merge patch
-// ---------------------------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------------------------------------
 
 /**
- * RFC 7386 JSON merge patch: objects merge recursively, `null` deletes, anything else (arrays included) replaces.
- * Hand-written: it is a dozen lines and no well-kept library does only this.
+ * RFC 7386 JSON merge patch: objects merge recursively, `null` deletes, anything else (arrays included)
+ * replaces. Hand-written: it is a dozen lines and no well-kept library does only this.
  */
 export function applyMergePatch(target: unknown, patch: unknown): unknown {
   return mergePatchInto(structuredClone(target), patch);
@@ -143,9 +144,9 @@ function mergePatchInto(owned: unknown, patch: unknown): unknown {
   return result;
 }
 
-// ---------------------------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------------------------------------
 // RFC 6902 JSON patch
-// ---------------------------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------------------------------------
 
 /** apiserver `handlers/patch.go` `maxJSONPatchOperations`. */
 export const MAX_JSON_PATCH_OPERATIONS = 10000;
@@ -164,8 +165,10 @@ export interface PatchTarget {
 
 /**
  * RFC 6902 JSON patch (add, remove, replace, move, copy, test). A body that is not an array of well-formed
- * operations → 400; more than 10000 operations → 413; an operation that cannot be applied (missing path, failed
- * test) → 422 Invalid with kube's generic message and empty details.
+ * operations → 400; more than 10000 operations → 413; an operation that cannot be applied (missing path,
+ * failed test) → 422 Invalid with kube's generic message and empty details. Checking each operation's shape
+ * up front is stricter than kube, whose json-patch library only trips over an unknown op or a missing path
+ * while applying (422).
  */
 export function applyJsonPatch(target: unknown, ops: unknown, ctx: PatchTarget): unknown {
   const operations = validateJsonPatch(ops);
@@ -203,13 +206,16 @@ function validateJsonPatch(ops: unknown): Operation[] {
   return ops as Operation[];
 }
 
-// ---------------------------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------------------------------------
 // List semantics of built-in kinds (strategic merge patch and server-side apply)
-// ---------------------------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------------------------------------
 
 /** How a list field merges. Lists not in the table are atomic: a patch replaces them whole. */
 interface ListRule {
-  /** `patchMergeKey` for lists of objects; absent for `patchStrategy:"merge"` lists of scalars (merged as sets). */
+  /**
+   * `patchMergeKey` for lists of objects; absent for `patchStrategy:"merge"` lists of scalars (merged as
+   * sets).
+   */
   readonly mergeKey?: string;
 }
 
@@ -234,9 +240,9 @@ function containerLists(field: string): Record<string, ListRule> {
 }
 
 /**
- * Lists with `patchStrategy:"merge"` on the built-in kinds the local cluster serves, keyed by kind and JSON path
- * (`[]` marks list items), from k8s.io/api `core/v1`, `autoscaling/v2` types.go. A kind listed with no entries still
- * accepts strategic merge patches; a kind not listed (every CR) does not.
+ * Lists with `patchStrategy:"merge"` on the built-in kinds the local cluster serves, keyed by kind and JSON
+ * path (`[]` marks list items), from k8s.io/api `core/v1`, `autoscaling/v2` types.go. A kind listed with no
+ * entries still accepts strategic merge patches; a kind not listed (every CR) does not.
  */
 const STRATEGIC_MERGE_LISTS: Readonly<Record<string, Readonly<Record<string, ListRule>>>> = {
   Pod: {
@@ -255,7 +261,8 @@ const STRATEGIC_MERGE_LISTS: Readonly<Record<string, Readonly<Record<string, Lis
   },
   Service: { "spec.ports": { mergeKey: "port" }, "status.conditions": byType },
   Namespace: { "status.conditions": byType },
-  // autoscaling/v2 only; v1 keeps conditions in an annotation. `spec.metrics`, `status.currentMetrics` are atomic.
+  // autoscaling/v2 only; v1 keeps conditions in an annotation. `spec.metrics`, `status.currentMetrics` are
+  // atomic.
   HorizontalPodAutoscaler: { "status.conditions": byType },
   Endpoints: {},
   Event: {},
@@ -269,16 +276,17 @@ function listRule(kind: string, path: string): ListRule | undefined {
   return lists !== undefined && Object.hasOwn(lists, path) ? lists[path] : undefined;
 }
 
-// ---------------------------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------------------------------------
 // Strategic merge patch
-// ---------------------------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------------------------------------
 
 const PATCH_DIRECTIVE = "$patch";
 const RETAIN_KEYS = "$retainKeys";
 const SET_ELEMENT_ORDER = "$setElementOrder";
 const DELETE_FROM_PRIMITIVE_LIST = "$deleteFromPrimitiveList";
 
-// apimachinery `util/mergepatch/errors.go` messages, answered with 400 like `interpretStrategicMergePatchError`.
+// apimachinery `util/mergepatch/errors.go` messages, answered with 400 like
+// `interpretStrategicMergePatchError`.
 const ERR_RETAIN_KEYS = "invalid patch format of retainKeys";
 const ERR_SET_ORDER = "invalid patch format of setElementOrder list";
 const ERR_PRIMITIVE_LIST = "invalid patch format of primitive list";
@@ -299,17 +307,19 @@ type DirectiveKey =
   | { readonly type: "deleteFromPrimitiveList"; readonly list: string };
 
 /**
- * Strategic merge patch for built-in kinds (apimachinery `util/strategicpatch`): merge-patch semantics, except that
- * lists in the merge table merge by key (objects) or as sets (scalars), and the directives `$patch`
- * (`replace`/`delete`/`merge`), `$retainKeys`, `$setElementOrder/<list>` and `$deleteFromPrimitiveList/<list>` are
- * honoured. Unknown directives, missing merge keys and kinds without strategic merge support (CRs) → 400.
+ * Strategic merge patch for built-in kinds (apimachinery `util/strategicpatch`): merge-patch semantics,
+ * except that lists in the merge table merge by key (objects) or as sets (scalars), and the directives
+ * `$patch` (`replace`/`delete`/`merge`), `$retainKeys`, `$setElementOrder/<list>` and
+ * `$deleteFromPrimitiveList/<list>` are honoured. Unknown directives, missing merge keys and kinds without
+ * strategic merge support (CRs) → 400.
  *
- * Two deliberate differences from kube: `$patch: merge` in a map is the documented no-op rather than an error, and
- * a map with `$patch: replace` and no counterpart in the target is kept (kube drops it).
+ * Two deliberate differences from kube: `$patch: merge` in a map is the documented no-op rather than an
+ * error, and a map with `$patch: replace` and no counterpart in the target is kept (kube drops it).
  */
 export function applyStrategicMergePatch(target: unknown, patch: unknown, kind: string): unknown {
-  if (!Object.hasOwn(STRATEGIC_MERGE_LISTS, kind))
+  if (!Object.hasOwn(STRATEGIC_MERGE_LISTS, kind)) {
     throw badRequest("strategic merge patch format is not supported");
+  }
   if (!isObject(patch)) throw badRequest("invalid JSON document");
   return smpMergeMap(isObject(target) ? structuredClone(target) : {}, patch, { kind, path: "" });
 }
@@ -389,8 +399,9 @@ function smpMergeField(original: JsonObject, key: string, patchValue: unknown, a
 }
 
 /**
- * A patch value with no counterpart in the target: directives have nothing to act on, so they are resolved against
- * nothing (a `$patch: delete` map vanishes) and nulls inside maps are discarded (kube's `IgnoreUnmatchedNulls`).
+ * A patch value with no counterpart in the target: directives have nothing to act on, so they are resolved
+ * against nothing (a `$patch: delete` map vanishes) and nulls inside maps are discarded (kube's
+ * `IgnoreUnmatchedNulls`).
  */
 function smpNewValue(value: unknown, at: SmpLocation): unknown {
   if (Array.isArray(value)) {
@@ -473,8 +484,9 @@ function mergeKeyedList(current: unknown[], patch: unknown[], mergeKey: string, 
 }
 
 /**
- * kube's `normalizeElementOrder`: items named by `order` come in that order, the others keep their live order, and
- * the two runs are interleaved by live position. Items new to the list sort ahead of live-only items.
+ * kube's `normalizeElementOrder`: items named by `order` come in that order, the others keep their live
+ * order, and the two runs are interleaved by live position. Items new to the list sort ahead of live-only
+ * items.
  */
 function orderLikePatch(
   merged: readonly unknown[],
@@ -536,8 +548,9 @@ function applyRetainKeys(
 }
 
 /**
- * `$setElementOrder/<list>`: merges the list (if the patch carries it) and orders the result like the directive.
- * Returns false for lists without merge semantics, which the patch simply replaces in its own order.
+ * `$setElementOrder/<list>`: merges the list (if the patch carries it) and orders the result like the
+ * directive. Returns false for lists without merge semantics, which the patch simply replaces in its own
+ * order.
  */
 function mergeOrderedList(
   original: JsonObject,
@@ -603,11 +616,13 @@ function deleteFromPrimitiveList(original: JsonObject, listKey: string, values: 
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------------------------------------
 // Field sets (structured-merge-diff `fieldpath`) and the FieldsV1 encoding
-// ---------------------------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------------------------------------
 
-/** One serialized path element as FieldsV1 writes it: `f:<field>`, `k:<json key>`, `v:<json value>`, `i:<n>`. */
+/**
+ * One serialized path element as FieldsV1 writes it: `f:<field>`, `k:<json key>`, `v:<json value>`, `i:<n>`.
+ */
 type PathElement = string;
 type FieldPath = readonly PathElement[];
 /** Paths by their JSON form, so set operations are map look-ups. */
@@ -657,7 +672,9 @@ function ssaListShape(kind: string, path: string): ListShape {
 
 interface FieldContext {
   readonly kind: string;
-  /** Top-level fields the endpoint resets (e.g. `status` on the main resource): never owned, never compared. */
+  /**
+   * Top-level fields the endpoint resets (e.g. `status` on the main resource): never owned, never compared.
+   */
   readonly ignored: ReadonlySet<string>;
 }
 
@@ -672,13 +689,22 @@ const keyElement = (field: string, value: unknown): PathElement => `k:${JSON.str
 const valueElement = (value: unknown): PathElement => `v:${JSON.stringify(value)}`;
 
 /**
- * The leaf paths of an object (structured-merge-diff `ToFieldSet`): scalars, nulls, empty maps and atomic lists are
- * leaves; keyed list items are members themselves and carry their fields; set items are `v:` members.
+ * The leaf paths of an object (structured-merge-diff `ToFieldSet`): scalars, nulls, empty maps and atomic
+ * lists are leaves; keyed list items are members themselves and carry their fields; set items are `v:`
+ * members. When `containers` is given it also collects the non-empty maps and merged lists, which a
+ * comparison reports as added or removed but an applied configuration never owns.
  */
-function fieldSetOf(obj: JsonObject, ctx: FieldContext): Map<string, FieldPath> {
+function fieldSetOf(
+  obj: JsonObject,
+  ctx: FieldContext,
+  containers?: Map<string, FieldPath>,
+): Map<string, FieldPath> {
   const out = new Map<string, FieldPath>();
   const add = (path: FieldPath): void => {
     if (!isMetadataPath(path)) out.set(pathId(path), path);
+  };
+  const addContainer = (path: FieldPath): void => {
+    if (path.length > 0 && !isMetadataPath(path)) containers?.set(pathId(path), path);
   };
   const visitObject = (value: JsonObject, path: FieldPath, schemaPath: string): void => {
     for (const [key, child] of Object.entries(value)) {
@@ -688,8 +714,12 @@ function fieldSetOf(obj: JsonObject, ctx: FieldContext): Map<string, FieldPath> 
   };
   const visitValue = (value: unknown, path: FieldPath, schemaPath: string): void => {
     if (isObject(value)) {
-      if (Object.keys(value).length === 0) add(path);
-      else visitObject(value, path, schemaPath);
+      if (Object.keys(value).length === 0) {
+        add(path);
+      } else {
+        addContainer(path);
+        visitObject(value, path, schemaPath);
+      }
       return;
     }
     if (!Array.isArray(value)) {
@@ -701,12 +731,14 @@ function fieldSetOf(obj: JsonObject, ctx: FieldContext): Map<string, FieldPath> 
       typeof shape === "object" &&
       value.every((item) => isObject(item) && own(item, shape.keyedBy) !== undefined)
     ) {
+      if (value.length > 0) addContainer(path);
       for (const item of value as JsonObject[]) {
         const itemPath = [...path, keyElement(shape.keyedBy, own(item, shape.keyedBy))];
         add(itemPath);
         visitObject(item, itemPath, `${schemaPath}[]`);
       }
     } else if (shape === "set" && value.every(isScalar)) {
+      if (value.length > 0) addContainer(path);
       for (const item of value) add([...path, valueElement(item)]);
     } else {
       add(path);
@@ -770,22 +802,33 @@ function removeAt(root: JsonObject, path: FieldPath): void {
 const isListItem = (element: PathElement | undefined): boolean =>
   element !== undefined && (element.startsWith("k:") || element.startsWith("v:"));
 
-/** What changed between two objects, as field sets (structured-merge-diff `Compare`). */
+/**
+ * What changed between two objects, as field sets (structured-merge-diff `Compare`): leaves added or
+ * modified, and maps or lists that appeared, are `changed`; whatever disappeared is `removed`.
+ */
 function compareObjects(
   before: JsonObject,
   after: JsonObject,
   ctx: FieldContext,
 ): { changed: Map<string, FieldPath>; removed: Map<string, FieldPath> } {
-  const old = fieldSetOf(before, ctx);
-  const next = fieldSetOf(after, ctx);
+  const oldContainers = new Map<string, FieldPath>();
+  const newContainers = new Map<string, FieldPath>();
+  const oldLeaves = fieldSetOf(before, ctx, oldContainers);
+  const newLeaves = fieldSetOf(after, ctx, newContainers);
+  const oldPaths = union(oldLeaves, oldContainers);
+  const newPaths = union(newLeaves, newContainers);
   const changed = new Map<string, FieldPath>();
-  for (const [id, path] of next) {
+  for (const [id, path] of newPaths) {
+    const added = !oldPaths.has(id);
     const modified =
-      !old.has(id) ||
-      (!isListItem(path.at(-1)) && !isDeepStrictEqual(valueAt(before, path), valueAt(after, path)));
-    if (modified) changed.set(id, path);
+      !added &&
+      newLeaves.has(id) &&
+      oldLeaves.has(id) &&
+      !isListItem(path.at(-1)) &&
+      !isDeepStrictEqual(valueAt(before, path), valueAt(after, path));
+    if (added || modified) changed.set(id, path);
   }
-  return { changed, removed: difference(old, next) };
+  return { changed, removed: difference(oldPaths, newPaths) };
 }
 
 interface TrieNode {
@@ -793,7 +836,9 @@ interface TrieNode {
   readonly children: Map<PathElement, TrieNode>;
 }
 
-/** FieldsV1: a tree of path elements; leaves are `{}`, and `".": {}` marks a member that also has children. */
+/**
+ * FieldsV1: a tree of path elements; leaves are `{}`, and `".": {}` marks a member that also has children.
+ */
 function toFieldsV1(fields: FieldSet): JsonObject {
   const root: TrieNode = { member: false, children: new Map() };
   for (const path of fields.values()) {
@@ -835,7 +880,10 @@ function scalarText(value: unknown): string {
   return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
 
-/** A path as structured-merge-diff prints it in conflicts: `.spec.replicas`, `.status.conditions[type="Ready"]`. */
+/**
+ * A path as structured-merge-diff prints it in conflicts: `.spec.replicas`,
+ * `.status.conditions[type="Ready"]`.
+ */
 function pathText(path: FieldPath): string {
   return path
     .map((element) => {
@@ -854,9 +902,9 @@ function pathText(path: FieldPath): string {
     .join("");
 }
 
-// ---------------------------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------------------------------------
 // managedFields
-// ---------------------------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------------------------------------
 
 type ManagerOperation = "Apply" | "Update";
 
@@ -872,8 +920,8 @@ interface ManagedEntry {
 type ManagerRef = Pick<ManagedEntry, "manager" | "operation" | "apiVersion" | "subresource">;
 
 /**
- * apimachinery `BuildManagerIdentifier`: appliers are one manager whatever version they apply; updaters are one per
- * API version; a subresource makes a separate manager.
+ * apimachinery `BuildManagerIdentifier`: appliers are one manager whatever version they apply; updaters are
+ * one per API version; a subresource makes a separate manager.
  */
 function managerIdentity(ref: ManagerRef): string {
   return JSON.stringify({
@@ -912,7 +960,9 @@ function decodeEntry(raw: unknown): ManagedEntry | undefined {
   };
 }
 
-/** Entries of an object's `metadata.managedFields`, malformed ones skipped, duplicates of one manager merged. */
+/**
+ * Entries of an object's `metadata.managedFields`, malformed ones skipped, duplicates of one manager merged.
+ */
 function decodeManagedFields(obj: JsonObject | undefined): ManagedEntry[] {
   const raw = managedFieldsOf(obj);
   if (!Array.isArray(raw)) return [];
@@ -932,7 +982,9 @@ const timeSeconds = (time: string | undefined): number =>
 
 const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** apimachinery `sortEncodedManagedFields`: by operation, time (seconds), manager, apiVersion, subresource. */
+/**
+ * apimachinery `sortEncodedManagedFields`: by operation, time (seconds), manager, apiVersion, subresource.
+ */
 function compareEntries(a: ManagedEntry, b: ManagedEntry): number {
   return (
     compareText(a.operation, b.operation) ||
@@ -992,9 +1044,9 @@ const fieldContext = (kind: string, ignored: readonly string[] = []): FieldConte
   ignored: new Set(ignored),
 });
 
-// ---------------------------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------------------------------------
 // Server-side apply
-// ---------------------------------------------------------------------------------------------------------------
+// -----------------------------------------------------------------------------------------------------------
 
 export interface ApplyOptions {
   /** The `fieldManager` query parameter; the server passes "" when it is missing. */
@@ -1045,8 +1097,8 @@ function validateAppliedConfig(applied: JsonObject, apiVersion: string): void {
 }
 
 /**
- * structured-merge-diff `Merge`: applied maps merge into live ones, keyed and set lists merge item-wise, anything
- * else is replaced. An applied `null` clears the field. Both arguments are owned and may be reused.
+ * structured-merge-diff `Merge`: applied maps merge into live ones, keyed and set lists merge item-wise,
+ * anything else is replaced. An applied `null` clears the field. Both arguments are owned and may be reused.
  */
 function ssaMerge(live: unknown, config: unknown, path: string, kind: string): unknown {
   if (isObject(config)) {
@@ -1081,12 +1133,16 @@ function ssaMerge(live: unknown, config: unknown, path: string, kind: string): u
   return config;
 }
 
-/** True for the merge-key field of a keyed list item (`…k:{"type":"Ready"}, f:type`), which lives as long as the item. */
+/**
+ * True for the key field of a keyed list item (`k:{"type":"Ready"}` → `f:type`): it lives as long as the
+ * item.
+ */
 function isItemKeyField(path: FieldPath): boolean {
   const last = path.at(-1);
   const parent = path.at(-2);
-  if (last === undefined || parent === undefined || !last.startsWith("f:") || !parent.startsWith("k:"))
+  if (last === undefined || parent === undefined || !last.startsWith("f:") || !parent.startsWith("k:")) {
     return false;
+  }
   const key = parseElementBody(parent.slice(2));
   return isObject(key) && Object.hasOwn(key, last.slice(2));
 }
@@ -1100,8 +1156,8 @@ function isHollow(value: unknown, element: PathElement | undefined): boolean {
 }
 
 /**
- * Removes what the applier applied last time but neither applies now nor anyone else owns anything under, then
- * each map, list or list item left hollow by that and owned by nobody (structured-merge-diff `prune`).
+ * Removes what the applier applied last time but neither applies now nor anyone else owns anything under,
+ * then each map, list or list item left hollow by that and owned by nobody (structured-merge-diff `prune`).
  */
 function prune(merged: JsonObject, last: FieldSet, owned: FieldSet): void {
   const ownedPaths = [...owned.values()];
@@ -1151,12 +1207,13 @@ function applyConflictError(conflicts: readonly Conflict[]): ApiError {
 }
 
 /**
- * Server-side apply (apiserver `applyPatcher`, structured-merge-diff `Updater.Apply`), the practical minimum of
- * fidelity §3.6: creates when `live` is undefined, otherwise merges the applied configuration into `live`; removes
- * fields this manager applied before and no longer applies (unless another manager owns them); a field another
- * manager owns whose value would change → 409 Conflict with one `FieldManagerConflict` cause per field, unless
- * `force` takes it over. Records the applier's fields in `metadata.managedFields` (FieldsV1). Lists are atomic
- * except the keyed and set lists of the merge table whose key kube's SSA shares (`name`, `type`, `uid`, finalizers).
+ * Server-side apply (apiserver `applyPatcher`, structured-merge-diff `Updater.Apply`), the practical minimum
+ * of fidelity §3.6: creates when `live` is undefined, otherwise merges the applied configuration into `live`;
+ * removes fields this manager applied before and no longer applies (unless another manager owns them); a
+ * field another manager owns whose value would change → 409 Conflict with one `FieldManagerConflict` cause
+ * per field, unless `force` takes it over. Records the applier's fields in `metadata.managedFields`
+ * (FieldsV1). Lists are atomic except the keyed and set lists of the merge table whose key kube's SSA shares
+ * (`name`, `type`, `uid`, finalizers).
  */
 export function applyServerSideApply(
   live: Record<string, unknown> | undefined,
@@ -1222,10 +1279,11 @@ function managersBeforeUpdate(
 }
 
 /**
- * managedFields for a non-apply write (create, update, json/merge/strategic patch, subresource writes): fields that
- * changed become owned by `manager` with operation Update at `apiVersion` (time = `now`), and every other manager
- * loses the fields that changed or were removed. Returns a copy of `after` carrying the new managedFields. The server
- * picks `manager`: the `fieldManager` parameter, else the User-Agent's product token (kube `managerOrUserAgent`).
+ * managedFields for a non-apply write (create, update, json/merge/strategic patch, subresource writes):
+ * fields that changed become owned by `manager` with operation Update at `apiVersion` (time = `now`), and
+ * every other manager loses the fields that changed or were removed. Returns a copy of `after` carrying the
+ * new managedFields. The server picks `manager`: the `fieldManager` parameter, else the User-Agent's product
+ * token (kube `managerOrUserAgent`).
  */
 export function recordUpdateManager(
   before: Record<string, unknown> | undefined,

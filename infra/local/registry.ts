@@ -171,13 +171,9 @@ export class Registry {
       }
     }
     const fields = options.fieldSelector
-      ? parseFieldSelector(options.fieldSelector, this.fieldLabels(def))
+      ? parseFieldSelector(options.fieldSelector, def.fieldLabels, def.namespaced)
       : undefined;
     return { labels, fields };
-  }
-
-  fieldLabels(def: ResourceDef): readonly string[] {
-    return def.namespaced ? def.fieldLabels : def.fieldLabels.filter((f) => f !== "metadata.namespace");
   }
 
   /** Does an object pass the (already parsed) selectors? */

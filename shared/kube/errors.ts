@@ -176,7 +176,11 @@ export function errorFromResponse(
 }
 
 /** A response body or object that does not have the shape we read. */
-export function malformedObject(message: string, context?: KubeRequestContext, details?: Record<string, unknown>): KubeError {
+export function malformedObject(
+  message: string,
+  context?: KubeRequestContext,
+  details?: Record<string, unknown>,
+): KubeError {
   return new KubeError("MalformedObject", message, {
     retryable: false,
     status: 502,
@@ -193,6 +197,15 @@ export function timeoutError(message: string, context?: KubeRequestContext, caus
 /** A caller mistake caught before any request is sent (e.g. an update without a resourceVersion). */
 export function badRequest(message: string, context?: KubeRequestContext): KubeError {
   return new KubeError("BadRequest", message, { retryable: false, status: 400, context });
+}
+
+/**
+ * True when a failure proves the server did not act on the request: a 429 is refused before processing, and a
+ * refused connection never reached it. Only such failures may repeat a request that is unsafe to repeat (a
+ * `generateName` create, which would otherwise make a second object).
+ */
+export function provablyNotProcessed(err: KubeError): boolean {
+  return err.reason === "TooManyRequests" || err.details.networkError === "ECONNREFUSED";
 }
 
 const TIMEOUT_FETCH_TYPES = new Set(["request-timeout", "body-timeout"]);

@@ -3,7 +3,13 @@
  * backoff with jitter, never sooner than the server's Retry-After, and never past the caller's deadline; other
  * failures surface at once. Randomness, sleeping and the clock are injected so tests are deterministic.
  */
-import { type KubeError, type KubeRequestContext, timeoutError, toKubeError } from "./errors";
+import {
+  type KubeError,
+  type KubeRequestContext,
+  provablyNotProcessed,
+  timeoutError,
+  toKubeError,
+} from "./errors";
 
 export interface RetryPolicy {
   /** Attempts in total, the first included. */
@@ -53,6 +59,8 @@ export interface RetryCall {
   /** Epoch milliseconds after which no attempt starts and none keeps running. */
   readonly deadline?: number | undefined;
   readonly context: KubeRequestContext;
+  /** A repeat could do the work twice: retry only failures that prove the server did nothing. */
+  readonly unsafeToRepeat?: boolean;
   /** Called before each wait, with the failure and the delay chosen. */
   readonly onRetry?: (err: KubeError, delayMs: number, attempt: number) => void;
 }
@@ -67,12 +75,14 @@ export async function withRetries<T>(
   let last: KubeError | undefined;
   for (let n = 1; ; n++) {
     const remaining = call.deadline === undefined ? policy.requestTimeoutMs : call.deadline - now();
-    if (remaining <= 0) throw last ?? timeoutError("the deadline passed before the request was sent", call.context);
+    if (remaining <= 0)
+      throw last ?? timeoutError("the deadline passed before the request was sent", call.context);
     try {
       return await attempt(AbortSignal.timeout(Math.min(remaining, policy.requestTimeoutMs)));
     } catch (err) {
       const failure = toKubeError(err, call.context);
       if (!failure.retryable || n >= policy.maxAttempts) throw failure;
+      if (call.unsafeToRepeat && !provablyNotProcessed(failure)) throw failure;
       const delay = retryDelay(n, failure.retryAfterSeconds, policy, random);
       if (delay > MAX_RETRY_AFTER_MS) throw failure;
       if (call.deadline !== undefined && now() + delay >= call.deadline) throw failure;

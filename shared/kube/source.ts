@@ -8,8 +8,16 @@ import { z } from "zod";
 import { ReasonedError } from "../errors";
 
 export const ClusterSourceSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("kubeconfig"), path: z.string().min(1), context: z.string().min(1).optional() }),
-  z.strictObject({ kind: z.literal("kubeconfigText"), yaml: z.string().min(1), context: z.string().min(1).optional() }),
+  z.strictObject({
+    kind: z.literal("kubeconfig"),
+    path: z.string().min(1),
+    context: z.string().min(1).optional(),
+  }),
+  z.strictObject({
+    kind: z.literal("kubeconfigText"),
+    yaml: z.string().min(1),
+    context: z.string().min(1).optional(),
+  }),
   z.strictObject({ kind: z.literal("inCluster") }),
   z.strictObject({
     kind: z.literal("token"),
@@ -47,7 +55,6 @@ function load(kc: KubeConfig, source: ClusterSource): void {
           {
             name: "target",
             server: source.server,
-            skipTLSVerify: false,
             ...(source.caData === undefined ? {} : { caData: source.caData }),
           },
         ],
@@ -60,6 +67,20 @@ function load(kc: KubeConfig, source: ClusterSource): void {
 }
 
 /**
+ * kubectl talks plain HTTP to an `http://` server; client-node 1.4 refuses to unless `skipTLSVerify` is set
+ * (`KubeConfig.createAgent`). With no TLS on the connection that flag only acknowledges the plaintext the URL
+ * already names (the local cluster serves `http://127.0.0.1`), so it is set for those clusters and no others.
+ */
+function allowPlainHttp(kc: KubeConfig): void {
+  kc.loadFromOptions({
+    clusters: kc.clusters.map((c) => (c.server.startsWith("http:") ? { ...c, skipTLSVerify: true } : c)),
+    users: kc.users,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+  });
+}
+
+/**
  * A client-node KubeConfig for `source`. Throws ReasonedError `InvalidClusterSource` when the source cannot be
  * read or names no usable cluster.
  */
@@ -67,6 +88,7 @@ export function kubeConfigFrom(source: ClusterSource): KubeConfig {
   const kc = new KubeConfig();
   try {
     load(kc, source);
+    allowPlainHttp(kc);
     if ("context" in source && source.context !== undefined) kc.setCurrentContext(source.context);
   } catch (err) {
     if (err instanceof ReasonedError) throw err;

@@ -67,7 +67,9 @@ export function clientNodeTransport(kc: KubeConfig): Transport {
     try {
       return JSON.parse(text) as unknown;
     } catch {
-      throw malformedObject(`the API server answered ${request.method} ${request.path} with a body that is not JSON`);
+      throw malformedObject(
+        `the API server answered ${request.method} ${request.path} with a body that is not JSON`,
+      );
     }
   };
 }

@@ -61,8 +61,10 @@ export interface PoolContext {
   readonly paused: boolean;
   readonly deleting: boolean;
   readonly vms: readonly VirtualMachine[];
-  readonly vmNames: ReadonlySet<string>;
-  readonly vmisByName: ReadonlyMap<string, VirtualMachineInstance>;
+  /** Names of every VM in the namespace (built on first use: only scale-out needs it). */
+  takenNames(): ReadonlySet<string>;
+  /** The VMI with the VM's name, whoever owns it (looked up once per VM). */
+  namedVMI(vm: VirtualMachine): VirtualMachineInstance | undefined;
   readonly revisions: ReadonlyMap<string, ControllerRevision>;
   readonly dataVolumes: ReadonlyMap<string, ObjectWithMeta> | undefined;
   readonly pvcs: ReadonlyMap<string, ObjectWithMeta> | undefined;
@@ -115,6 +117,10 @@ export function buildPoolContext(
   labelSelector: string,
 ): PoolContext {
   const { pool } = input;
+  let taken: ReadonlySet<string> | undefined;
+  const vmisByName = indexByName(input.vmis);
+  // Object-keyed lookups are far cheaper than string-keyed ones: each VM pays the string lookup once.
+  const vmiCache = new Map<VirtualMachine, VirtualMachineInstance | null>();
   return {
     pool,
     name: pool.metadata.name,
@@ -130,8 +136,18 @@ export function buildPoolContext(
     paused: pool.spec.paused === true,
     deleting: isDeleting(pool.metadata),
     vms: input.vms,
-    vmNames: new Set(input.vms.map((vm) => vm.metadata.name)),
-    vmisByName: indexByName(input.vmis),
+    takenNames: () => {
+      taken ??= new Set(input.vms.map((vm) => vm.metadata.name));
+      return taken;
+    },
+    namedVMI: (vm) => {
+      let vmi = vmiCache.get(vm);
+      if (vmi === undefined) {
+        vmi = vmisByName.get(vm.metadata.name) ?? null;
+        vmiCache.set(vm, vmi);
+      }
+      return vmi ?? undefined;
+    },
     revisions: indexByName(input.revisions),
     dataVolumes: input.dataVolumes ? indexByName(input.dataVolumes) : undefined,
     pvcs: input.persistentVolumeClaims ? indexByName(input.persistentVolumeClaims) : undefined,
@@ -159,6 +175,6 @@ export function classifyVMs(ctx: PoolContext): PoolMembership {
 
 /** The VMI a pool VM runs: same name and controlled by that VM (a same-named VMI of another owner is not ours). */
 export function vmiOf(ctx: PoolContext, vm: VirtualMachine): VirtualMachineInstance | undefined {
-  const vmi = ctx.vmisByName.get(vm.metadata.name);
+  const vmi = ctx.namedVMI(vm);
   return vmi && isControlledBy(vmi.metadata, vm.metadata.uid) ? vmi : undefined;
 }

@@ -261,7 +261,7 @@ function planScaleOut(ctx: PoolContext, ledger: Ledger<PoolAction>, existing: nu
   if (needsRevision)
     ledger.add(createRevisionAction(ctx, buildRevision(ctx.pool, ctx.revision), PoolSync.scaleOut));
   const reason = `scale out: ${existing} of ${ctx.desired} desired VMs exist`;
-  for (const ordinal of freeOrdinals(ctx.name, count, ctx.vmNames)) {
+  for (const ordinal of freeOrdinals(ctx.name, count, ctx.takenNames())) {
     ledger.add(createVMAction(ctx, buildPoolVM(ctx.pool, ordinal, ctx.revision), ordinal, reason));
   }
 }

@@ -74,18 +74,24 @@ export interface RevisionReader {
 export function revisionReader(ctx: PoolContext): RevisionReader {
   const matches = new Map<string, boolean>();
   const pairs = new Map<string, Exclude<VMIUpdate, "none">>();
+  // Nearly every VM carries the same revision label: remember the last answer before hashing the name.
+  let lastName: string | undefined;
+  let lastMatch = false;
   const templateOf = (name: string) => {
     const revision = ctx.revisions.get(name);
     return revision ? revisionTemplate(revision) : undefined;
   };
   return {
-    has: (name) => ctx.revisions.has(name),
+    has: (name) => name === lastName || ctx.revisions.has(name),
     matchesPool: (name) => {
+      if (name === lastName) return lastMatch;
       let result = matches.get(name);
       if (result === undefined) {
         result = semanticEqual(templateOf(name), ctx.pool.spec.virtualMachineTemplate);
         matches.set(name, result);
       }
+      lastName = name;
+      lastMatch = result;
       return result;
     },
     compare: (vmRev, vmiRev) => {
@@ -252,12 +258,23 @@ function tryAct(ctx: PoolContext, ledger: Ledger<PoolAction>, actions: PoolActio
   return true;
 }
 
-/** The VMI to act on and what to do, or undefined when there is nothing to do. */
-function pendingVMIUpdate(ctx: PoolContext, vm: VirtualMachine, revisions: RevisionReader) {
-  const vmi = vmiOf(ctx, vm);
-  if (!vmi || isDeleting(vmi.metadata)) return undefined;
-  const decision = classifyVMI(vm, vmi, revisions);
-  return decision.update === "none" ? undefined : { vmi, decision };
+interface PendingVMIUpdate {
+  readonly vmi: VirtualMachineInstance;
+  readonly decision: VMIDecision;
+}
+
+/** One look at every up-to-date VM's VMI: what needs doing, and how many VMIs are unavailable right now. */
+function scanVMIs(ctx: PoolContext, upToDate: readonly VirtualMachine[], revisions: RevisionReader) {
+  const pending = new Map<VirtualMachine, PendingVMIUpdate>();
+  let unavailable = 0;
+  for (const vm of upToDate) {
+    const vmi = vmiOf(ctx, vm);
+    if (!isVMIAvailable(vmi)) unavailable++;
+    if (!vmi || isDeleting(vmi.metadata)) continue;
+    const decision = classifyVMI(vm, vmi, revisions);
+    if (decision.update !== "none") pending.set(vm, { vmi, decision });
+  }
+  return { pending, unavailable };
 }
 
 /**
@@ -271,13 +288,11 @@ function planVMIUpdates(
   upToDate: readonly VirtualMachine[],
   revisions: RevisionReader,
 ): StepResult {
-  const handled = new Set<string>();
-  for (const vm of upToDate) {
+  const { pending, unavailable } = scanVMIs(ctx, upToDate, revisions);
+  for (const [vm, { vmi, decision }] of pending) {
     if (isVMReady(vm)) continue;
-    const pending = pendingVMIUpdate(ctx, vm, revisions);
-    if (!pending) continue;
-    if (!tryAct(ctx, ledger, actionsFor(ctx, vm, pending.vmi, pending.decision))) return { stable: false };
-    handled.add(vm.metadata.name);
+    if (!tryAct(ctx, ledger, actionsFor(ctx, vm, vmi, decision))) return { stable: true };
+    pending.delete(vm);
   }
   const limit = maxUnavailable(ctx.pool);
   if (!limit.ok) {
@@ -289,16 +304,17 @@ function planVMIUpdates(
       },
     };
   }
-  const unavailable = upToDate.filter((vm) => !isVMIAvailable(vmiOf(ctx, vm))).length;
+  if (pending.size === 0) return { stable: true };
   const proactive = ctx.pool.spec.updateStrategy?.proactive;
+  const candidates = [...pending.keys()];
+  // Sorting only the VMs with work keeps their relative order (and a shuffle stays uniform).
   const ordered = proactive
-    ? sortVMs(upToDate, resolveSortPolicy(proactive.selectionPolicy).policy, ctx.random)
-    : upToDate;
+    ? sortVMs(candidates, resolveSortPolicy(proactive.selectionPolicy).policy, ctx.random)
+    : candidates;
   let room = limit.value - unavailable;
   for (const vm of ordered) {
-    if (handled.has(vm.metadata.name)) continue;
-    const pending = pendingVMIUpdate(ctx, vm, revisions);
-    if (!pending) continue;
+    const work = pending.get(vm);
+    if (!work) continue;
     if (room <= 0) {
       ledger.note(
         "MaxUnavailableReached",
@@ -307,7 +323,7 @@ function planVMIUpdates(
       ledger.requeue(REQUEUE_AFTER_MAX_UNAVAILABLE_SECONDS);
       break;
     }
-    if (!tryAct(ctx, ledger, actionsFor(ctx, vm, pending.vmi, pending.decision))) break;
+    if (!tryAct(ctx, ledger, actionsFor(ctx, vm, work.vmi, work.decision))) break;
     room--;
   }
   return { stable: true };
@@ -370,7 +386,7 @@ export function planPrune(
   for (const vm of members) {
     const vmRev = vm.metadata.labels?.[POOL_REVISION_LABEL];
     if (vmRev !== undefined) used.add(vmRev);
-    const vmiRev = ctx.vmisByName.get(vm.metadata.name)?.metadata.labels?.[POOL_REVISION_LABEL];
+    const vmiRev = ctx.namedVMI(vm)?.metadata.labels?.[POOL_REVISION_LABEL];
     if (vmiRev !== undefined) used.add(vmiRev);
   }
   for (const revision of ctx.revisions.values()) {

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { ReasonedError } from "../errors";
+import type { LabelSelector } from "./kubevirt";
 import { ConditionSchema, LabelSelectorSchema, ObjectMetaSchema } from "./kubevirt";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -23,7 +24,7 @@ export type HpaQuantityInput = z.infer<typeof HpaQuantitySchema>;
 export type QuantityFormat = "DecimalSI" | "BinarySI" | "DecimalExponent";
 
 /** A parsed quantity: the original text, an approximate float and the exact milli-value rounded up. */
-export interface Quantity {
+export interface ParsedQuantity {
   readonly text: string;
   readonly value: number;
   /** resource.Quantity.MilliValue(): value × 1000 rounded up, computed exactly (no float error). */
@@ -58,7 +59,7 @@ const BINARY_SUFFIX_POWERS: Readonly<Record<string, number>> = {
 /**
  * Parses a Kubernetes quantity ("500m", "1k", "2Gi", "1.5", "1e3"). Returns undefined when the text is not one.
  */
-export function parseQuantity(input: HpaQuantityInput): Quantity | undefined {
+export function parseQuantity(input: HpaQuantityInput): ParsedQuantity | undefined {
   const text = typeof input === "number" ? numberToQuantityText(input) : input.trim();
   const match = QUANTITY_PATTERN.exec(text);
   if (!match) return undefined;
@@ -341,28 +342,26 @@ export const MAX_POLICY_PERIOD_SECONDS = 1800;
 /** Longest allowed stabilization window (apiserver validation). */
 export const MAX_STABILIZATION_WINDOW_SECONDS = 3600;
 
-export type SelectPolicy = "Max" | "Min" | "Disabled";
+export type HpaSelectPolicy = "Max" | "Min" | "Disabled";
 
 /** One direction's rules with every field filled. */
-export interface ScalingRules {
+export interface NormalizedScalingRules {
   readonly stabilizationWindowSeconds: number;
-  readonly selectPolicy: SelectPolicy;
+  readonly selectPolicy: HpaSelectPolicy;
   readonly policies: readonly HpaScalingPolicy[];
 }
 
 /** spec.behavior with every field filled. */
-export interface ScalingBehavior {
-  readonly scaleUp: ScalingRules;
-  readonly scaleDown: ScalingRules;
+export interface NormalizedBehavior {
+  readonly scaleUp: NormalizedScalingRules;
+  readonly scaleDown: NormalizedScalingRules;
 }
 
 /** A metric target with its quantity parsed. */
 export type NormalizedTarget =
   | { readonly type: "Utilization"; readonly averageUtilization: number }
-  | { readonly type: "AverageValue"; readonly averageValue: Quantity }
-  | { readonly type: "Value"; readonly value: Quantity };
-
-export type LabelSelector = z.infer<typeof LabelSelectorSchema>;
+  | { readonly type: "AverageValue"; readonly averageValue: ParsedQuantity }
+  | { readonly type: "Value"; readonly value: ParsedQuantity };
 
 /** One metric of the normalized spec; `source` is the v2 MetricSpec it came from. */
 export type NormalizedMetric =
@@ -399,13 +398,13 @@ export interface HpaSpecV2 {
   readonly minReplicas: number;
   readonly maxReplicas: number;
   readonly metrics: readonly NormalizedMetric[];
-  readonly behavior: ScalingBehavior | null;
+  readonly behavior: NormalizedBehavior | null;
   /** Per direction; from spec.behavior.scale{Up,Down}.tolerance, else the cluster default 0.1. */
   readonly tolerance: { readonly scaleUp: number; readonly scaleDown: number };
 }
 
 /** Upstream default scale-up rules (pkg/apis/autoscaling/v2/defaults.go): Pods 4/15 s and Percent 100/15 s, Max. */
-export const DEFAULT_SCALE_UP_RULES: ScalingRules = {
+export const DEFAULT_SCALE_UP_RULES: NormalizedScalingRules = {
   stabilizationWindowSeconds: 0,
   selectPolicy: "Max",
   policies: [
@@ -415,7 +414,7 @@ export const DEFAULT_SCALE_UP_RULES: ScalingRules = {
 };
 
 /** Upstream default scale-down rules: Percent 100/15 s, Max; the window comes from the controller flag (300 s). */
-export const DEFAULT_SCALE_DOWN_RULES: ScalingRules = {
+export const DEFAULT_SCALE_DOWN_RULES: NormalizedScalingRules = {
   stabilizationWindowSeconds: DEFAULT_DOWNSCALE_STABILIZATION_SECONDS,
   selectPolicy: "Max",
   policies: [{ type: "Percent", value: 100, periodSeconds: 15 }],
@@ -624,7 +623,7 @@ function normalizeTolerance(raw: HpaQuantityInput | null | undefined, path: stri
   return quantity.value;
 }
 
-function fillBehavior(behavior: HpaBehavior): ScalingBehavior {
+function fillBehavior(behavior: HpaBehavior): NormalizedBehavior {
   return {
     scaleUp: fillRules(behavior.scaleUp, DEFAULT_SCALE_UP_RULES, "spec.behavior.scaleUp"),
     scaleDown: fillRules(behavior.scaleDown, DEFAULT_SCALE_DOWN_RULES, "spec.behavior.scaleDown"),
@@ -633,10 +632,10 @@ function fillBehavior(behavior: HpaBehavior): ScalingBehavior {
 
 function fillRules(
   rules: HpaScalingRules | null | undefined,
-  defaults: ScalingRules,
+  defaults: NormalizedScalingRules,
   path: string,
-): ScalingRules {
-  const filled: ScalingRules = {
+): NormalizedScalingRules {
+  const filled: NormalizedScalingRules = {
     stabilizationWindowSeconds: rules?.stabilizationWindowSeconds ?? defaults.stabilizationWindowSeconds,
     selectPolicy: rules?.selectPolicy ?? defaults.selectPolicy,
     policies: rules?.policies ?? defaults.policies,
@@ -733,7 +732,7 @@ function normalizeTarget(metric: HpaMetricSpec, target: HpaMetricTarget, path: s
   }
 }
 
-function positiveQuantity(raw: HpaQuantityInput | null | undefined, path: string): Quantity {
+function positiveQuantity(raw: HpaQuantityInput | null | undefined, path: string): ParsedQuantity {
   const quantity = raw === undefined || raw === null ? undefined : parseQuantity(raw);
   if (!quantity || quantity.milli <= 0) throw invalid(`${path}: must be a positive quantity`);
   return quantity;
@@ -746,7 +745,7 @@ function positiveQuantity(raw: HpaQuantityInput | null | undefined, path: string
 const STEP_PATTERN = /^([+-]?)(\d+)(%?)$/;
 
 /** A step: a fixed count or a percentage of the current replicas. */
-export type Step =
+export type ScalingStep =
   | { readonly kind: "count"; readonly count: number }
   | { readonly kind: "percent"; readonly percent: number };
 
@@ -754,7 +753,7 @@ function stepSchema(direction: "+" | "-") {
   return z
     .string()
     .trim()
-    .transform((text, ctx): Step => {
+    .transform((text, ctx): ScalingStep => {
       const match = STEP_PATTERN.exec(text);
       const [, sign = "", digits = "", percent = ""] = match ?? [];
       const amount = Number(digits);

@@ -1,4 +1,6 @@
 /**
  * Zod schemas for the payloads that cross our edges; types come from `z.infer`. One file per source.
  */
+
+export * from "./hpa";
 export * from "./kubevirt";

@@ -93,12 +93,13 @@ describe.each(VERSIONS)("kubectl %s against the local cluster", (version) => {
     // One object seen through both versions.
     const v1 = await k.run([
       "get",
-      "hpa.v1.autoscaling",
-      "vm-pool-cirros",
-      "-o",
-      "jsonpath={.spec.targetCPUUtilizationPercentage}",
+      "--raw",
+      "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/vm-pool-cirros",
     ]);
-    expect(v1.stdout).toBe("50");
+    expect(JSON.parse(v1.stdout)).toMatchObject({
+      apiVersion: "autoscaling/v1",
+      spec: { targetCPUUtilizationPercentage: 50 },
+    });
     const svc = table((await k.run(["get", "svc", "vm-pool-cirros-ssh"])).stdout);
     expect(svc[0]?.slice(0, 4)).toEqual(["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP"]);
     expect(svc[1]?.[1]).toBe("ClusterIP");

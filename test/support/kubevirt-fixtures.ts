@@ -40,7 +40,12 @@ export function poolSpec(): VirtualMachinePoolSpec {
               devices: { disks: [{ name: "containerdisk", disk: { bus: "virtio" } }] },
               resources: { requests: { memory: "128Mi" } },
             },
-            volumes: [{ name: "containerdisk", containerDisk: { image: "kubevirt/cirros-container-disk-demo:latest" } }],
+            volumes: [
+              {
+                name: "containerdisk",
+                containerDisk: { image: "kubevirt/cirros-container-disk-demo:latest" },
+              },
+            ],
           },
         },
       },
@@ -104,7 +109,9 @@ export function vmUid(name: string): string {
 export function poolVM(p: VirtualMachinePool, ordinal: number, options: VMOptions = {}): VirtualMachine {
   const name = `${p.metadata.name}-${ordinal}`;
   const revision =
-    options.revision === null ? undefined : (options.revision ?? `${p.metadata.name}-${p.metadata.generation}`);
+    options.revision === null
+      ? undefined
+      : (options.revision ?? `${p.metadata.name}-${p.metadata.generation}`);
   const revisionLabels: Record<string, string> = revision ? { [REVISION_LABEL]: revision } : {};
   const template = structuredClone(p.spec.virtualMachineTemplate);
   const owner = options.owner ?? "pool";
@@ -264,8 +271,13 @@ export function replicaSet(options: ReplicaSetOptions = {}): VirtualMachineInsta
         ...(options.templateName ? { name: options.templateName } : {}),
       },
       spec: {
-        domain: { devices: { disks: [{ name: "containerdisk", disk: { bus: "virtio" } }] }, resources: { requests: { memory: "64M" } } },
-        volumes: [{ name: "containerdisk", containerDisk: { image: "kubevirt/cirros-container-disk-demo:latest" } }],
+        domain: {
+          devices: { disks: [{ name: "containerdisk", disk: { bus: "virtio" } }] },
+          resources: { requests: { memory: "64M" } },
+        },
+        volumes: [
+          { name: "containerdisk", containerDisk: { image: "kubevirt/cirros-container-disk-demo:latest" } },
+        ],
       },
     },
     ...(options.paused ? { paused: true } : {}),

@@ -107,7 +107,9 @@ describe("normalizeHpa", () => {
     const hpa = normalizeHpa(fixture("v1-kubectl-autoscale"));
     expect(hpa.minReplicas).toBe(3);
     expect(hpa.maxReplicas).toBe(10);
-    expect(hpa.metrics).toEqual([{ type: "Resource", name: "cpu", target: { type: "Utilization", averageUtilization: 50 } }]);
+    expect(hpa.metrics).toEqual([
+      { type: "Resource", name: "cpu", target: { type: "Utilization", averageUtilization: 50 } },
+    ]);
     expect(hpa.behavior).toBeNull();
   });
 
@@ -125,7 +127,9 @@ describe("normalizeHpa", () => {
       delete s.minReplicas;
     });
     expect(hpa.minReplicas).toBe(1);
-    expect(hpa.metrics).toEqual([{ type: "Resource", name: "cpu", target: { type: "Utilization", averageUtilization: 80 } }]);
+    expect(hpa.metrics).toEqual([
+      { type: "Resource", name: "cpu", target: { type: "Utilization", averageUtilization: 80 } },
+    ]);
   });
 
   it("lifts v2 metrics and behavior out of v1 annotations, annotation metrics before the CPU target", () => {
@@ -183,7 +187,9 @@ describe("normalizeHpa", () => {
       "External",
     ]);
     const memory = hpa.metrics[1];
-    expect(memory?.target.type === "AverageValue" && memory.target.averageValue.milli).toBe(512 * 1024 ** 2 * 1000);
+    expect(memory?.target.type === "AverageValue" && memory.target.averageValue.milli).toBe(
+      512 * 1024 ** 2 * 1000,
+    );
   });
 
   it("keeps unknown fields it does not understand without failing", () => {
@@ -203,20 +209,29 @@ describe("normalizeHpa", () => {
       "utilization on a Pods metric",
       (s: Record<string, unknown>) =>
         Object.assign(s, {
-          metrics: [{ type: "Pods", pods: { metric: { name: "x" }, target: { type: "Utilization", averageUtilization: 5 } } }],
+          metrics: [
+            {
+              type: "Pods",
+              pods: { metric: { name: "x" }, target: { type: "Utilization", averageUtilization: 5 } },
+            },
+          ],
         }),
     ],
     // a target type without its value
     [
       "AverageValue without averageValue",
       (s: Record<string, unknown>) =>
-        Object.assign(s, { metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "AverageValue" } } }] }),
+        Object.assign(s, {
+          metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "AverageValue" } } }],
+        }),
     ],
     // policy period beyond 30 minutes
     [
       "period above 1800 s",
       (s: Record<string, unknown>) =>
-        Object.assign(s, { behavior: { scaleUp: { policies: [{ type: "Pods", value: 1, periodSeconds: 1801 }] } } }),
+        Object.assign(s, {
+          behavior: { scaleUp: { policies: [{ type: "Pods", value: 1, periodSeconds: 1801 }] } },
+        }),
     ],
     // not an HPA at all
     ["no maxReplicas", (s: Record<string, unknown>) => Object.assign(s, { maxReplicas: "ten" })],
@@ -247,7 +262,10 @@ describe("StepScalingConfigSchema", () => {
       },
     ],
     // the sign may be omitted
-    [{ stepUp: "3", stepDown: "1" }, { stepUp: { kind: "count", count: 3 }, stepDown: { kind: "count", count: 1 } }],
+    [
+      { stepUp: "3", stepDown: "1" },
+      { stepUp: { kind: "count", count: 3 }, stepDown: { kind: "count", count: 1 } },
+    ],
   ])("parses %j", (input, expected) => {
     expect(StepScalingConfigSchema.parse(input)).toMatchObject(expected);
   });

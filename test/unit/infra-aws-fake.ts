@@ -197,7 +197,7 @@ export class FakeEventBridge {
       const rule = this.mustGetRule(input.EventBusName, input.Rule);
       const targets: Target[] = input.Targets ?? [];
       if (targets.length > 10) throw validation("at most 10 targets per request");
-      const failed: { TargetId?: string; ErrorCode: string; ErrorMessage: string }[] = [];
+      const failed: { TargetId: string | undefined; ErrorCode: string; ErrorMessage: string }[] = [];
       for (const target of targets) {
         const failure = this.putTargetFailure(rule.name, target);
         if (failure !== undefined) {

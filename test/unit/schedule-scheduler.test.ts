@@ -1,6 +1,6 @@
 import { setImmediate as flushIo } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { SCHEDULES } from "../../infra/aws/definitions";
+import { SCHEDULES } from "../../infra/aws";
 import { hasReason } from "../../shared/errors";
 import {
   LOCAL_DEFAULT_INTERVAL_MS,

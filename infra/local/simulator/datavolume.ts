@@ -86,7 +86,9 @@ export function dataVolumeStatus(dv: KObject, phase: string, progress: string, n
     bound
       ? { type: "Bound", status: "True", reason: "Bound", message: `PVC ${claim} Bound` }
       : { type: "Bound", status: "False", reason: "Pending", message: `PVC ${claim} Pending` },
-    done ? { type: "Ready", status: "True" } : { type: "Ready", status: "False", reason: bound ? "TransferRunning" : "" },
+    done
+      ? { type: "Ready", status: "True" }
+      : { type: "Ready", status: "False", reason: bound ? "TransferRunning" : "" },
     running
       ? { type: "Running", status: "True", reason: "Pod is running" }
       : { type: "Running", status: "False", reason: done ? "Completed" : "" },

@@ -82,7 +82,14 @@ export const DEFAULT_TIMINGS: SimulatorTimings = {
   retryMs: 1000,
 };
 
-const STEP_TIMINGS = ["schedulingMs", "scheduledMs", "stopMs", "dvPendingMs", "dvScheduledMs", "dvImportMs"] as const;
+const STEP_TIMINGS = [
+  "schedulingMs",
+  "scheduledMs",
+  "stopMs",
+  "dvPendingMs",
+  "dvScheduledMs",
+  "dvImportMs",
+] as const;
 
 function invalidOption(message: string): ReasonedError {
   return new ReasonedError("InvalidSimulatorOptions", message, { status: 400 });
@@ -93,9 +100,11 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
   const timings: Record<string, number> = { ...DEFAULT_TIMINGS };
   if (options.stepDelayMs !== undefined) for (const key of STEP_TIMINGS) timings[key] = options.stepDelayMs;
   if (options.startDelayMs !== undefined) timings.pendingMs = options.startDelayMs;
-  for (const [key, value] of Object.entries(options.timings ?? {})) if (value !== undefined) timings[key] = value;
+  for (const [key, value] of Object.entries(options.timings ?? {}))
+    if (value !== undefined) timings[key] = value;
   for (const [key, value] of Object.entries(timings)) {
-    if (!Number.isFinite(value) || value < 0) throw invalidOption(`timing ${key} must be a number ≥ 0, got ${value}`);
+    if (!Number.isFinite(value) || value < 0)
+      throw invalidOption(`timing ${key} must be a number ≥ 0, got ${value}`);
   }
   const rate = options.startFailureRate ?? 0;
   if (!(rate >= 0 && rate <= 1)) throw invalidOption(`startFailureRate must be between 0 and 1, got ${rate}`);
@@ -104,7 +113,8 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
   const cpu = options.defaultCpuLoad ?? 10;
   if (!Number.isFinite(cpu) || cpu < 0) throw invalidOption(`defaultCpuLoad must be ≥ 0, got ${cpu}`);
   const batchSize = options.batchSize ?? 500;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidOption(`batchSize must be a positive integer`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw invalidOption(`batchSize must be a positive integer`);
   return {
     seed: options.seed ?? 1,
     nodes,

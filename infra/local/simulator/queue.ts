@@ -97,7 +97,8 @@ export class WorkQueue {
         log.warn({ err, key }, "simulator step failed");
       }
     }
-    if (this.dirty.size > 0) this.scheduleFlush(batch.length >= this.options.batchSize ? 0 : this.options.debounceMs);
+    if (this.dirty.size > 0)
+      this.scheduleFlush(batch.length >= this.options.batchSize ? 0 : this.options.debounceMs);
     else this.resolveIdle();
   }
 

@@ -163,14 +163,17 @@ export function vmOwnerRef(vm: KObject): OwnerReference {
 
 /**
  * The VMI `SetupVMIFromVM` builds: same name, the template's labels, the template's annotations plus
- * `kubevirt.io/vm-generation`, a controller reference to the VM, the template spec, and the status the VMI
- * mutating webhook sets (phase Pending).
+ * `kubevirt.io/vm-generation`, a controller reference to the VM, the template spec, and the finalizer the VMI
+ * mutating webhook adds. The caller adds the Pending status the webhook sets.
  */
-export function vmiFromVm(vm: KObject, nowIso: string): Json {
+export function vmiFromVm(vm: KObject): Json {
   const template = rec(rec(vm.spec)?.template) ?? {};
   const meta = rec(template.metadata) ?? {};
   const labels = strMap(meta.labels);
-  const annotations = { ...strMap(meta.annotations), "kubevirt.io/vm-generation": String(vm.metadata.generation ?? 1) };
+  const annotations = {
+    ...strMap(meta.annotations),
+    "kubevirt.io/vm-generation": String(vm.metadata.generation ?? 1),
+  };
   return {
     apiVersion: "kubevirt.io/v1",
     kind: "VirtualMachineInstance",
@@ -211,14 +214,20 @@ export function printableStatus(input: PrintableInput): PrintableStatus {
   const phase = phaseOf(vmi);
   const final = vmi !== undefined && isFinalPhase(phase);
   if (vm.metadata.deletionTimestamp !== undefined) return "Terminating";
-  if (vmi && !final && (vmi.metadata.deletionTimestamp !== undefined || strategy === "Halted")) return "Stopping";
+  if (vmi && !final && (vmi.metadata.deletionTimestamp !== undefined || strategy === "Halted"))
+    return "Stopping";
   if (vmi && phase === "Running") return "Running";
   if (input.provisioning) return "Provisioning";
   if ((!vmi && input.startExpected) || (vmi && ["", "Pending", "Scheduling", "Scheduled"].includes(phase))) {
     return "Starting";
   }
   const restartable = strategy === "Always" || strategy === "RerunOnFailure" || strategy === "Once";
-  if ((!vmi || final) && !input.startExpected && (input.startFailure?.consecutiveFailCount ?? 0) > 0 && restartable) {
+  if (
+    (!vmi || final) &&
+    !input.startExpected &&
+    (input.startFailure?.consecutiveFailCount ?? 0) > 0 &&
+    restartable
+  ) {
     return "CrashLoopBackOff";
   }
   if (final || !vmi) return "Stopped";

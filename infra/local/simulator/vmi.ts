@@ -76,7 +76,11 @@ export function vmiInPhase(vmi: KObject, phase: string, nowIso: string, details:
   if (status.phase !== phase) transitions.push({ phase, phaseTransitionTimestamp: nowIso });
   status.phase = phase;
   status.phaseTransitionTimestamps = transitions;
-  status.conditions = mergeConditions(status.conditions, vmiConditionsFor(phase, details.podExists ?? false), nowIso);
+  status.conditions = mergeConditions(
+    status.conditions,
+    vmiConditionsFor(phase, details.podExists ?? false),
+    nowIso,
+  );
   status.guestOSInfo = rec(status.guestOSInfo) ?? {};
   if (status.qosClass === undefined) status.qosClass = "Burstable";
   if (details.reason !== undefined) status.reason = details.reason;
@@ -171,7 +175,7 @@ function computePorts(vmi: KObject): Json[] {
 
 /** The virt-launcher Pod for a VMI (`template.go`): VMI labels plus KubeVirt's, owned by the VMI, bound to `node`. */
 export function launcherPod(vmi: KObject, podName: string, node: string): Json {
-  const labels = {
+  const labels: Record<string, string> = {
     ...strMap(vmi.metadata.labels),
     "kubevirt.io": "virt-launcher",
     "kubevirt.io/created-by": vmi.metadata.uid,
@@ -229,7 +233,8 @@ export function launcherPod(vmi: KObject, podName: string, node: string): Json {
       nodeSelector: { "kubevirt.io/schedulable": "true" },
       readinessGates: [{ conditionType: "kubevirt.io/virtual-machine-unpaused" }],
       terminationGracePeriodSeconds:
-        (typeof spec.terminationGracePeriodSeconds === "number" ? spec.terminationGracePeriodSeconds : 30) + 15,
+        (typeof spec.terminationGracePeriodSeconds === "number" ? spec.terminationGracePeriodSeconds : 30) +
+        15,
     },
   };
 }

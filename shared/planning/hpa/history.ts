@@ -54,9 +54,10 @@ export function seedHistory(history: History, currentReplicas: number, now: numb
 
 /**
  * Appends a raw recommendation and drops entries no future stabilization query can see: those older than the
- * longest window, and those dominated by a later entry both ways (a later value ≥ it for the max query and a later
- * value ≤ it for the min query — only equal later values do both). Since windows only slide forward, every future
- * min/max over a window returns what upstream's full list would. The hard cap is a backstop past that.
+ * longest window, and those with both a later entry ≥ them (which answers any max query they are in) and a later
+ * entry ≤ them (which answers any min query). Since windows only slide forward, every future min/max over a window
+ * returns what upstream's full list would; what is left is at most two entries per distinct value. The hard cap is
+ * a backstop past that.
  */
 export function recordRecommendation(
   history: History,
@@ -107,8 +108,10 @@ export function recordScale(
   return up ? { ...withTime, scaleUpEvents: capped } : { ...withTime, scaleDownEvents: capped };
 }
 
-// Past the cap the two oldest events merge into one carrying their sum at the later time: the merged change stays
-// counted at least as long as either was, so rate limits in that direction only get stricter, never looser.
+// Past the cap (more than 30 scale events in one direction within its longest policy period, far beyond one per
+// 15 s sync for realistic periods) the two oldest events merge into one carrying their sum at the later time: the
+// change stays counted at least as long as either was, so that direction's own limit only gets stricter (the
+// opposite direction's period start shifts by the same amount, the one approximation of upstream).
 function capEvents(events: readonly TimedValue[]): TimedValue[] {
   const next = [...events];
   while (next.length > MAX_SCALE_EVENTS) {

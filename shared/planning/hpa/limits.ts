@@ -3,7 +3,7 @@
  * stabilization over the recommendation history, then rate limits from the scale-event history and the policies,
  * then the [minReplicas, maxReplicas] clamp — or, for an HPA without spec.behavior, the older fixed rules.
  */
-import type { ScalingBehavior, ScalingRules } from "../../schemas/hpa";
+import type { NormalizedBehavior, NormalizedScalingRules } from "../../schemas/hpa";
 import { DEFAULT_DOWNSCALE_STABILIZATION_SECONDS } from "../../schemas/hpa";
 import type { ConditionStatus } from "./conditions";
 import type { History, TimedValue } from "./history";
@@ -63,21 +63,21 @@ const TOO_FEW = {
 };
 
 /** The longest stabilization window the history must cover. */
-export function longestWindowSeconds(behavior: ScalingBehavior | null): number {
+export function longestWindowSeconds(behavior: NormalizedBehavior | null): number {
   if (behavior === null) return DEFAULT_DOWNSCALE_STABILIZATION_SECONDS;
   return Math.max(behavior.scaleUp.stabilizationWindowSeconds, behavior.scaleDown.stabilizationWindowSeconds);
 }
 
 /** Longest policy period per direction (upstream `getLongestPolicyPeriod`); null without behavior (no events kept). */
-export function longestPeriods(behavior: ScalingBehavior | null): { up: number; down: number } | null {
+export function longestPeriods(behavior: NormalizedBehavior | null): { up: number; down: number } | null {
   if (behavior === null) return null;
-  const longest = (rules: ScalingRules) =>
+  const longest = (rules: NormalizedScalingRules) =>
     Math.max(0, ...rules.policies.map((policy) => policy.periodSeconds));
   return { up: longest(behavior.scaleUp), down: longest(behavior.scaleDown) };
 }
 
 /** Upstream `normalizeDesiredReplicasWithBehaviors`. */
-export function normalizeWithBehavior(args: NormalizeArgs, behavior: ScalingBehavior): Normalized {
+export function normalizeWithBehavior(args: NormalizeArgs, behavior: NormalizedBehavior): Normalized {
   const { currentReplicas: current, proposal, now } = args;
   const stabilized = stabilizeWithBehavior(args.history.recommendations, behavior, current, proposal, now);
   const ableToScale = stabilized === proposal ? READY : proposal >= current ? UP_STABILIZED : DOWN_STABILIZED;
@@ -95,7 +95,7 @@ export function normalizeWithBehavior(args: NormalizeArgs, behavior: ScalingBeha
 // from the current count; entries count when strictly newer than the cutoff.
 function stabilizeWithBehavior(
   recommendations: readonly TimedValue[],
-  behavior: ScalingBehavior,
+  behavior: NormalizedBehavior,
   current: number,
   proposal: number,
   now: number,
@@ -112,7 +112,7 @@ function stabilizeWithBehavior(
 }
 
 // Upstream `convertDesiredReplicasWithBehaviorRate`.
-function limitRate(args: NormalizeArgs, desired: number, behavior: ScalingBehavior) {
+function limitRate(args: NormalizeArgs, desired: number, behavior: NormalizedBehavior) {
   const { currentReplicas: current, history, now } = args;
   if (desired > current) {
     const limit = Math.max(current, scaleUpLimit(current, history, behavior.scaleUp, now));
@@ -131,7 +131,12 @@ function limitRate(args: NormalizeArgs, desired: number, behavior: ScalingBehavi
  * (current − added + removed within it) plus Pods, or times (1 + Percent/100) rounded up; Max takes the largest,
  * Min the smallest, Disabled allows nothing.
  */
-export function scaleUpLimit(current: number, history: History, rules: ScalingRules, now: number): number {
+export function scaleUpLimit(
+  current: number,
+  history: History,
+  rules: NormalizedScalingRules,
+  now: number,
+): number {
   if (rules.selectPolicy === "Disabled") return current;
   const proposals = rules.policies.map((policy) => {
     const start = periodStart(current, history, policy.periodSeconds, now);
@@ -144,7 +149,12 @@ export function scaleUpLimit(current: number, history: History, rules: ScalingRu
  * Upstream `calculateScaleDownLimitWithBehaviors`: per policy, the period-start count minus Pods, or times
  * (1 − Percent/100) truncated; Max takes the lowest floor (largest change), Min the highest, Disabled keeps current.
  */
-export function scaleDownLimit(current: number, history: History, rules: ScalingRules, now: number): number {
+export function scaleDownLimit(
+  current: number,
+  history: History,
+  rules: NormalizedScalingRules,
+  now: number,
+): number {
   if (rules.selectPolicy === "Disabled") return current;
   const proposals = rules.policies.map((policy) => {
     const start = periodStart(current, history, policy.periodSeconds, now);

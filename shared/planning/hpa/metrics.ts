@@ -3,8 +3,9 @@
  * (an average utilization, an average or total value, pod counts) instead of per-pod samples; plus the metric's
  * status entry, its description in messages, and the errors and conditions of a metric that could not be read.
  */
-import type { HpaSpecV2, LabelSelector, NormalizedMetric } from "../../schemas/hpa";
+import type { HpaSpecV2, NormalizedMetric } from "../../schemas/hpa";
 import { formatQuantity } from "../../schemas/hpa";
+import type { LabelSelector } from "../../schemas/kubevirt";
 
 /**
  * What was observed for one metric of the HPA, keyed in the decision input by `metricKey(metric)`.

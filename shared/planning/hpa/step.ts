@@ -2,10 +2,12 @@
  * `decideStep`: scaling for threshold alerts that carry no metric value. While the alert fires, add a step
  * ("+N" or "+P%" of current, rounded up, at least 1); once resolved, optionally remove a step. Both stay within
  * [minReplicas, maxReplicas], respect a cooldown since the last scale (from the persisted history), and a step
- * down also waits out the HPA's scale-down stabilization window: every step records its proposal like an HPA
- * recommendation, so recent firing proposals hold the count up. selectPolicy Disabled blocks its direction.
+ * down also waits out the HPA's scale-down stabilization window: each firing decision records its proposal like
+ * an HPA recommendation, so the count stays up until the window has passed since the alert last fired. Resolved
+ * decisions record nothing: their proposals are relative to a size that is about to shrink, so they would hold
+ * every later step for a whole window. selectPolicy Disabled blocks its direction.
  */
-import type { HpaSpecV2, Step, StepScalingConfig } from "../../schemas/hpa";
+import type { HpaSpecV2, ScalingStep, StepScalingConfig } from "../../schemas/hpa";
 import { DEFAULT_DOWNSCALE_STABILIZATION_SECONDS } from "../../schemas/hpa";
 import { kubeTime } from "./conditions";
 import type { History } from "./history";
@@ -35,12 +37,12 @@ export interface StepDecision {
 }
 
 /** Replicas one step adds or removes at the current count. */
-export function stepSize(step: Step, currentReplicas: number): number {
+export function stepSize(step: ScalingStep, currentReplicas: number): number {
   if (step.kind === "count") return step.count;
   return Math.max(1, Math.ceil((currentReplicas * step.percent) / 100));
 }
 
-function stepLabel(step: Step, sign: "+" | "-"): string {
+function stepLabel(step: ScalingStep, sign: "+" | "-"): string {
   return step.kind === "count" ? `${sign}${step.count}` : `${sign}${step.percent}%`;
 }
 
@@ -89,7 +91,9 @@ export function decideStep(input: StepInput): StepDecision {
   const proposal = firing
     ? Math.min(hpa.maxReplicas, current + stepSize(step, current))
     : Math.max(hpa.minReplicas, current - stepSize(step, current));
-  const history = recordRecommendation(seeded, proposal, now, longestWindowSeconds(hpa.behavior));
+  const history = firing
+    ? recordRecommendation(seeded, proposal, now, longestWindowSeconds(hpa.behavior))
+    : seeded;
   const rules = firing ? hpa.behavior?.scaleUp : hpa.behavior?.scaleDown;
 
   if (rules?.selectPolicy === "Disabled") {

@@ -1,0 +1,9 @@
+/**
+ * The KubeVirt simulator of the local cluster: it plays virt-controller (VM → VMI, launcher pods, crash-loop
+ * backoff), virt-handler (VMI phases, node, IP, Ready), CDI (DataVolumes from dataVolumeTemplates) and the
+ * endpoints controller (Services in front of VMIs), so `kubectl get vm,vmi,pods,dv,ep` look like a real
+ * KubeVirt cluster. Timings, failures and every random choice are configurable and seeded.
+ */
+export type { SimulatorOptions, SimulatorTimings } from "./options";
+export { DEFAULT_TIMINGS } from "./options";
+export { type CpuLoadSample, SIMULATOR_ANNOTATIONS, type Simulator, startSimulator } from "./simulator";
