@@ -64,12 +64,12 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
     );
   }
   const dataDir = resolve(flags["data-dir"]);
-  const faults: FaultRule[] = flags.fault.map(parseFaultFlag);
+  const faults = faultsFrom(flags, process.env.VMPOOL_LOCAL_FAULTS);
   const cluster = await startLocalCluster({
     port: flags["api-port"],
     dataDir: flags["in-memory"] ? undefined : join(dataDir, "cluster"),
     fresh: flags.fresh,
-    ...(faults.length > 0 ? { faults: { seed: flags.seed, rules: faults } } : {}),
+    ...(faults ? { faults } : {}),
   });
   const kubeconfigPath = cluster.writeKubeconfig(join(dataDir, "kubeconfig"));
   const secrets = loadDevSecrets(dataDir);
@@ -87,6 +87,21 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
       await cluster.close();
     },
   };
+}
+
+/** Fault rules from `--fault` flags, else the `VMPOOL_LOCAL_FAULTS` JSON variable; errors name the source. */
+export function faultsFrom(flags: DevFlags, envJson: string | undefined): FaultConfig | undefined {
+  if (flags.fault.length > 0) return { seed: flags.seed, rules: flags.fault.map(parseFaultFlag) };
+  if (envJson === undefined || envJson.trim() === "") return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(envJson);
+  } catch {
+    throw new Error("VMPOOL_LOCAL_FAULTS: not valid JSON");
+  }
+  const parsed = faultConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`VMPOOL_LOCAL_FAULTS: ${describeIssue(parsed.error, "value")}`);
+  return parsed.data;
 }
 
 /** Parses `dev` flags; errors name the flag. */

@@ -344,12 +344,12 @@ function planScale(
   const diff = active.length - ctx.desired;
   if (diff > 0) {
     const reason = `scale down: ${active.length} active VMIs for ${ctx.desired} desired`;
-    for (const vmi of active.slice(0, Math.min(diff, ctx.burst))) {
+    for (const vmi of active.slice(0, diff)) {
       if (!planWrite(ctx, ledger, deleteAction(ctx, vmi, "scaleIn", reason, diff))) break;
     }
   } else if (diff < 0) {
     const occupied = active.length + terminating.length + finished.filter((vmi) => !isFinal(vmi)).length;
-    const room = Math.min(-diff, ctx.desired - occupied, ctx.burst);
+    const room = Math.min(-diff, ctx.desired - occupied);
     if (room < -diff) {
       ledger.note(
         "WaitingForTerminatingVMIs",
@@ -361,7 +361,7 @@ function planScale(
       if (!planWrite(ctx, ledger, createAction(ctx, reason, diff))) break;
     }
   }
-  for (const vmi of finished.slice(0, ctx.burst)) {
+  for (const vmi of finished) {
     const why = isFinal(vmi) ? `the VMI ${vmi.status?.phase}` : "the VMI's pod is terminating";
     if (!planWrite(ctx, ledger, deleteAction(ctx, vmi, "finished", `${why}: delete it`, diff))) break;
   }

@@ -123,7 +123,12 @@ describe("formatTable", () => {
     const table = formatTable([
       { benchmark: "creates", figure: 3000, unit: "/s", target: { value: 2000, better: "higher" } },
       { benchmark: "list p50", figure: 25, unit: "ms", target: { value: 50, better: "lower" }, notes: "a|b" },
-      { benchmark: "watched", figure: 90, unit: "/s", target: { value: 180, better: "higher", label: "base" } },
+      {
+        benchmark: "watched",
+        figure: 90,
+        unit: "/s",
+        target: { value: 180, better: "higher", label: "base" },
+      },
       { benchmark: "info", figure: 1.5, unit: "" },
     ]).split("\n");
     expect(table).toEqual([
