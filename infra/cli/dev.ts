@@ -11,7 +11,8 @@ import { z } from "zod";
 import { describeIssue, SECRET_KEYS, type Secrets, secretsFromEnv, secretsSchema } from "../../shared/config";
 import {
   DEFAULT_API_PORT,
-  type FaultRule,
+  type FaultConfig,
+  faultConfigSchema,
   type LocalCluster,
   parseFaultFlag,
   startLocalCluster,

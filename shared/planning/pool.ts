@@ -108,7 +108,12 @@ function planConvergence(
   planTerminatingCleanup(ctx, ledger, members);
   const scale = planScale(ctx, ledger, members, healed);
   if (scale.error || !scale.stable) return scale.error;
-  const update = planUpdate(ctx, ledger, members);
+  // VMs autohealing just deleted are as good as terminating: never update them in the same pass.
+  const update = planUpdate(
+    ctx,
+    ledger,
+    healed.size === 0 ? members : members.filter((vm) => !healed.has(vm.metadata.name)),
+  );
   if (update.error) return update.error;
   if (update.stable) planPrune(ctx, ledger, members);
   return undefined;

@@ -15,7 +15,10 @@ function vm(name: string) {
     metadata: { name, namespace: NS, labels: { "kubevirt.io/vmpool": "faulty" } },
     spec: {
       runStrategy: "Always",
-      template: { metadata: { labels: { "kubevirt.io/vmpool": "faulty" } }, spec: { domain: { devices: {} } } },
+      template: {
+        metadata: { labels: { "kubevirt.io/vmpool": "faulty" } },
+        spec: { domain: { devices: {} } },
+      },
     },
   };
 }
@@ -38,7 +41,8 @@ describe("retries under injected faults", () => {
       },
     },
   });
-  const client = (maxAttempts = 8): Kube => createKube({ kind: "kubeconfig", path: env.kubeconfig }, options(maxAttempts));
+  const client = (maxAttempts = 8): Kube =>
+    createKube({ kind: "kubeconfig", path: env.kubeconfig }, options(maxAttempts));
 
   beforeAll(async () => {
     env = await startTestCluster({ simulator: false });
@@ -55,7 +59,10 @@ describe("retries under injected faults", () => {
     env.cluster.faults.configure({ seed: 1, rules: [{ kind: "throttle", rate: 0.5, retryAfterSeconds: 0 }] });
     const names = Array.from({ length: 10 }, (_, i) => `throttled-${i}`);
     for (const name of names) await kube.create("VirtualMachine", vm(name));
-    const listed = await kube.list("VirtualMachine", { namespace: NS, labelSelector: "kubevirt.io/vmpool=faulty" });
+    const listed = await kube.list("VirtualMachine", {
+      namespace: NS,
+      labelSelector: "kubevirt.io/vmpool=faulty",
+    });
     expect(listed.map((v) => v.metadata.name).sort()).toEqual([...names].sort());
 
     const stats = kube.stats();
@@ -115,11 +122,17 @@ describe("retries under injected faults", () => {
     expect(kube.stats()).toMatchObject({ total: 1, retries: 0 });
 
     kube.resetStats();
-    env.cluster.faults.configure({ seed: 3, rules: [{ kind: "throttle", rate: 0.5, verbs: ["create"], retryAfterSeconds: 0 }] });
+    env.cluster.faults.configure({
+      seed: 3,
+      rules: [{ kind: "throttle", rate: 0.5, verbs: ["create"], retryAfterSeconds: 0 }],
+    });
     const created = await Promise.all(Array.from({ length: 4 }, () => kube.create("VirtualMachine", child)));
     expect(created.every((c) => c.metadata.name.startsWith("faulty"))).toBe(true);
     expect(kube.stats().retries).toBeGreaterThan(0);
-    const generated = await kube.list("VirtualMachine", { namespace: NS, labelSelector: "kubevirt.io/vmpool=generated" });
+    const generated = await kube.list("VirtualMachine", {
+      namespace: NS,
+      labelSelector: "kubevirt.io/vmpool=generated",
+    });
     expect(generated).toHaveLength(4);
   });
 });
