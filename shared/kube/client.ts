@@ -145,7 +145,10 @@ export interface Kube {
   ): Promise<Scale>;
   /** Records a core/v1 Event. Best effort: resolves false (and logs) instead of throwing. */
   recordEvent(event: EventInput, options?: CallOptions): Promise<boolean>;
-  /** Takes the lease if free, ours or expired; otherwise reports LeaseHeld at once. */
+  /**
+   * Takes the lease if free, ours or expired; otherwise reports LeaseHeld at once. `options.deadline` also
+   * bounds the eventual `release()`.
+   */
   acquireLease(request: LeaseRequest, options?: CallOptions): Promise<LeaseAcquisition>;
   /** A view of this client whose calls default to `deadline` (epoch ms). Shares counters and discovery. */
   withDeadline(deadline: number): Kube;
@@ -172,8 +175,8 @@ export function createKube(source: ClusterSource, options: KubeOptions = {}): Ku
   return createKubeWithTransport(clientNodeTransport(kubeConfigFrom(source)), options);
 }
 
-/** Creates a client over any transport (the seam the client-node transport plugs into). */
-export function createKubeWithTransport(transport: Transport, options: KubeOptions = {}): Kube {
+/** A client over any transport (the seam the client-node transport plugs into). */
+function createKubeWithTransport(transport: Transport, options: KubeOptions = {}): Kube {
   const now = options.now ?? (() => new Date());
   const { random, sleep, ...policy } = options.retry ?? {};
   return new KubeClient(

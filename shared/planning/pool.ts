@@ -144,7 +144,8 @@ export function planPool(input: PoolPlanInput): PoolPlan {
   const ledger = createLedger<PoolAction>(ctx.burst);
   const { members, detached } = classifyVMs(ctx);
 
-  const healed = planAutohealing(ctx, ledger, members);
+  // A deleting pool's VMs all go with it: healing them would only race the garbage collector.
+  const healed = ctx.deleting ? new Set<string>() : planAutohealing(ctx, ledger, members);
   planReleases(ctx, ledger, detached);
   planPoolFinalizer(ctx, ledger);
   let syncError: SyncError | undefined;

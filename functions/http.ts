@@ -1,0 +1,88 @@
+/**
+ * HTTP conventions shared by every function's routes: one error shape (`{ error: { reason, message } }`) rendered
+ * from ReasonedErrors by a single `onError`, bearer-token checks with a timing-safe compare, and JSON body parsing
+ * through a zod schema whose failures name the field (400), never a crash or a 500.
+ */
+import { timingSafeEqual } from "node:crypto";
+import type { Context } from "hono";
+import type { z } from "zod";
+import { describeIssue } from "../shared/config";
+import { ReasonedError } from "../shared/errors";
+import type { Logger } from "../shared/log";
+
+/** Body for every error answer. */
+export function errorBody(reason: string, message: string): { error: { reason: string; message: string } } {
+  return { error: { reason, message } };
+}
+
+/** The app-wide error handler: ReasonedErrors render themselves; anything else is logged and is a 500. */
+export function renderError(err: unknown, c: Context, log: Logger): Response {
+  if (err instanceof ReasonedError) {
+    const status = err.status >= 400 && err.status < 600 ? err.status : 500;
+    if (status >= 500) log.error({ err, reason: err.reason }, err.message);
+    else log.info({ reason: err.reason, status, path: c.req.path }, err.message);
+    return c.json(errorBody(err.reason, err.message), status as 400);
+  }
+  log.error({ err, path: c.req.path }, "unhandled error");
+  return c.json(errorBody("InternalError", "internal error"), 500);
+}
+
+/** Timing-safe string equality (false for different lengths without leaking where they differ). */
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  if (left.length !== right.length) {
+    timingSafeEqual(left, left);
+    return false;
+  }
+  return timingSafeEqual(left, right);
+}
+
+/**
+ * Checks `Authorization: Bearer <token>` against `expected`; throws 401 `Unauthorized` (missing or wrong) or
+ * 503 `NotConfigured` when no token is configured (outside dev mode every secret must be set).
+ */
+export function requireBearer(header: string | undefined, expected: string | undefined, what: string): void {
+  if (!expected)
+    throw new ReasonedError("NotConfigured", `${what} is not configured on this server`, { status: 503 });
+  const match = /^Bearer\s+(.+)$/i.exec(header ?? "");
+  if (!match?.[1]) throw new ReasonedError("Unauthorized", "missing bearer token", { status: 401 });
+  if (!safeEqual(match[1].trim(), expected))
+    throw new ReasonedError("Unauthorized", "invalid bearer token", { status: 401 });
+}
+
+/** Largest JSON body any route accepts. */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+/** Reads the raw body, refusing anything larger than `limit` with 413. */
+export async function readRawBody(c: Context, limit = MAX_JSON_BODY_BYTES): Promise<string> {
+  const declared = Number(c.req.header("content-length") ?? "0");
+  if (declared > limit)
+    throw new ReasonedError("PayloadTooLarge", `body larger than ${limit} bytes`, { status: 413 });
+  const buffer = await c.req.arrayBuffer();
+  if (buffer.byteLength > limit)
+    throw new ReasonedError("PayloadTooLarge", `body larger than ${limit} bytes`, { status: 413 });
+  return new TextDecoder().decode(buffer);
+}
+
+/** Parses a JSON body with `schema`; malformed JSON or a schema failure is a 400 naming the field. */
+export async function parseJsonBody<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+  what = "body",
+): Promise<z.infer<S>> {
+  const text = await readRawBody(c);
+  let raw: unknown;
+  if (text.trim() === "") raw = {};
+  else {
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new ReasonedError("MalformedBody", `${what} is not valid JSON`, { status: 400 });
+    }
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success)
+    throw new ReasonedError("InvalidBody", `${what}: ${describeIssue(parsed.error, what)}`, { status: 400 });
+  return parsed.data;
+}
