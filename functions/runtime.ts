@@ -10,30 +10,9 @@ import { ReasonedError } from "../shared/errors";
 import type { Kube } from "../shared/kube";
 import type { Logger } from "../shared/log";
 
-export const POOL_KINDS = ["VirtualMachinePool", "VirtualMachineInstanceReplicaSet"] as const;
-export type PoolKind = (typeof POOL_KINDS)[number];
+export { POOL_KINDS, type PoolKind, type PoolRef, poolRefSchema } from "../shared/reconcile";
 
-/** A pool of either kind. */
-export interface PoolRef {
-  readonly kind: PoolKind;
-  readonly namespace: string;
-  readonly name: string;
-}
-
-export const poolRefSchema = z.strictObject({
-  kind: z.enum(POOL_KINDS).default("VirtualMachinePool"),
-  namespace: z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label")
-    .max(63),
-  name: z
-    .string()
-    .regex(
-      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
-      "must be a DNS-1123 subdomain",
-    )
-    .max(253),
-});
+import type { PoolRef } from "../shared/reconcile";
 
 /** Settings shared by the functions, from the environment (one schema, parsed once). */
 export const settingsSchema = z.object({

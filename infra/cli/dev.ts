@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { describeIssue, SECRET_KEYS, type Secrets, secretsFromEnv, secretsSchema } from "../../shared/config";
+import type { ClusterSource } from "../../shared/kube";
 import {
   DEFAULT_API_PORT,
   type FaultConfig,
@@ -17,6 +18,7 @@ import {
   parseFaultFlag,
   startLocalCluster,
 } from "../local";
+import { startFunctionServer } from "./server";
 
 export const DEFAULT_FUNCTION_PORT = 18080;
 
@@ -30,6 +32,7 @@ export const devFlagsSchema = z.strictObject({
   "in-cluster": z.boolean().default(false),
   fault: z.array(z.string()).default([]),
   seed: z.coerce.number().int().default(1),
+  "interval-ms": z.coerce.number().int().min(100).max(86_400_000).optional(),
 });
 export type DevFlags = z.infer<typeof devFlagsSchema>;
 
@@ -59,24 +62,43 @@ export function loadDevSecrets(dataDir: string): Secrets {
 
 /** Starts everything `npm start` runs. */
 export async function startDev(flags: DevFlags, print: (line: string) => void): Promise<DevHandle> {
-  if (flags.cluster || flags["in-cluster"]) {
-    throw new Error(
-      "a real cluster needs the function server wiring from the reconcile issue; not available yet",
-    );
-  }
   const dataDir = resolve(flags["data-dir"]);
-  const faults = faultsFrom(flags, process.env.VMPOOL_LOCAL_FAULTS);
-  const cluster = await startLocalCluster({
-    port: flags["api-port"],
-    dataDir: flags["in-memory"] ? undefined : join(dataDir, "cluster"),
-    fresh: flags.fresh,
-    ...(faults ? { faults } : {}),
-  });
-  const kubeconfigPath = cluster.writeKubeconfig(join(dataDir, "kubeconfig"));
   const secrets = loadDevSecrets(dataDir);
+  let cluster: LocalCluster | undefined;
+  let source: ClusterSource;
+  let kubeconfigPath: string;
+  if (flags.cluster || flags["in-cluster"]) {
+    // A real cluster only when named explicitly: never the developer's KUBECONFIG by accident.
+    source = flags.cluster ? { kind: "kubeconfig", path: resolve(flags.cluster) } : { kind: "inCluster" };
+    kubeconfigPath = flags.cluster ? resolve(flags.cluster) : "(in-cluster service account)";
+  } else {
+    const faults = faultsFrom(flags, process.env.VMPOOL_LOCAL_FAULTS);
+    cluster = await startLocalCluster({
+      port: flags["api-port"],
+      dataDir: flags["in-memory"] ? undefined : join(dataDir, "cluster"),
+      fresh: flags.fresh,
+      ...(faults ? { faults } : {}),
+    });
+    kubeconfigPath = cluster.writeKubeconfig(join(dataDir, "kubeconfig"));
+    source = { kind: "kubeconfig", path: kubeconfigPath };
+  }
+  const functions = await startFunctionServer({
+    source,
+    secrets,
+    port: flags.port,
+    devMode: true,
+    schedule: true,
+    ...(flags["interval-ms"] === undefined ? {} : { intervalMs: flags["interval-ms"] }),
+  });
+  if (cluster) {
+    print(
+      `Local cluster (KubeVirt simulator): ${cluster.url}${cluster.restored > 0 ? ` (restored ${cluster.restored} objects)` : ""}`,
+    );
+  } else print(`Cluster: ${kubeconfigPath}`);
   print(
-    `Local cluster (KubeVirt simulator): ${cluster.url}${cluster.restored > 0 ? ` (restored ${cluster.restored} objects)` : ""}`,
+    `Function server: ${functions.url}  (POST /reconcile, /hooks/alertmanager, /hooks/slack, /hooks/mattermost, /hooks/events; GET /healthz, /metrics)`,
   );
+  print(`Scheduler: reconcile-all every ${functions.intervalMs / 1000} s`);
   print(`Dev secrets: ${join(dataDir, "secrets.json")}`);
   print("");
   print(`export KUBECONFIG=${kubeconfigPath}`);
@@ -85,7 +107,8 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
     kubeconfigPath,
     secrets,
     stop: async () => {
-      await cluster.close();
+      await functions.stop();
+      await cluster?.close();
     },
   };
 }

@@ -25,6 +25,7 @@ async function dev(args: string[]): Promise<void> {
       "in-cluster": { type: "boolean" },
       fault: { type: "string", multiple: true },
       seed: { type: "string" },
+      "interval-ms": { type: "string" },
     },
     strict: true,
   });

@@ -68,7 +68,13 @@ export type ChatResult =
       readonly autoscaler?: AutoscalerSummary;
     }
   | { readonly kind: "list"; readonly namespace?: string; readonly pools: readonly PoolListItem[] }
-  | { readonly kind: "paused" | "resumed"; readonly pool: PoolId; readonly by: Actor }
+  | {
+      readonly kind: "paused" | "resumed";
+      readonly pool: PoolId;
+      readonly by: Actor;
+      /** It already was: nothing was written, so the reply stays private. */
+      readonly unchanged?: true;
+    }
   | {
       readonly kind: "autoscaleSet";
       readonly pool: PoolId;
@@ -183,6 +189,9 @@ function present(result: ChatResult): Presentation {
     case "list":
       return presentList(result);
     case "paused":
+      if (result.unchanged) {
+        return { responseType: "ephemeral", title: `${formatPoolId(result.pool)} is already paused` };
+      }
       return {
         responseType: "in_channel",
         title: `Paused ${formatPoolId(result.pool)}`,
@@ -190,6 +199,9 @@ function present(result: ChatResult): Presentation {
         actor: result.by,
       };
     case "resumed":
+      if (result.unchanged) {
+        return { responseType: "ephemeral", title: `${formatPoolId(result.pool)} is not paused` };
+      }
       return {
         responseType: "in_channel",
         title: `Resumed ${formatPoolId(result.pool)}`,

@@ -101,11 +101,22 @@ export type SlackPayload =
   | { readonly type: "ssl_check" }
   | { readonly type: "command"; readonly command: SlackSlashCommand };
 
+/** The same, for deployments whose allowed response origins include plain http (tests' local receivers). */
+const slackSlashCommandHttpSchema = slackSlashCommandSchema.extend({
+  response_url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+});
+
+export interface SlackFormOptions {
+  /** Accept an `http:` response_url; the caller still checks it against its allowed origins. Default false. */
+  readonly allowHttpResponseUrl?: boolean;
+}
+
 /** Parse a verified Slack form body. Failures have reason `InvalidSlackPayload` and name the field. */
-export function parseSlackForm(rawBody: string): FormResult<SlackPayload> {
+export function parseSlackForm(rawBody: string, options: SlackFormOptions = {}): FormResult<SlackPayload> {
   const probe = parseFormWith(rawBody, slackSslCheckSchema, "InvalidSlackPayload");
   if (probe.ok) return { ok: true, value: { type: "ssl_check" } };
-  const parsed = parseFormWith(rawBody, slackSlashCommandSchema, "InvalidSlackPayload");
+  const schema = options.allowHttpResponseUrl ? slackSlashCommandHttpSchema : slackSlashCommandSchema;
+  const parsed = parseFormWith(rawBody, schema, "InvalidSlackPayload");
   return parsed.ok ? { ok: true, value: { type: "command", command: parsed.value } } : parsed;
 }
 

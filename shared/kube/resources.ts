@@ -7,6 +7,7 @@
 import { z } from "zod";
 import {
   ControllerRevisionSchema,
+  HorizontalPodAutoscalerV2Schema,
   ObjectWithMetaSchema,
   StoredObjectMetaSchema,
   VirtualMachineInstanceReplicaSetSchema,
@@ -14,8 +15,6 @@ import {
   VirtualMachinePoolSchema,
   VirtualMachineSchema,
 } from "../schemas";
-// shared/schemas/index.ts does not re-export the HPA schemas yet.
-import { HorizontalPodAutoscalerV2Schema } from "../schemas/hpa";
 
 /** autoscaling/v1 Scale, as served by the `/scale` subresource of pools and replica sets. */
 export const ScaleSchema = z.looseObject({

@@ -6,7 +6,11 @@ import type { Condition, ObjectMeta, OwnerReference } from "../schemas/kubevirt"
 
 /** The owner reference marked `controller: true`, if any (metav1.GetControllerOf). */
 export function controllerOf(meta: ObjectMeta): OwnerReference | undefined {
-  return meta.ownerReferences?.find((ref) => ref.controller === true);
+  const refs = meta.ownerReferences;
+  if (!refs) return undefined;
+  // Plain loops: these run for every child of a 10,000-VM pool on every pass.
+  for (const ref of refs) if (ref.controller === true) return ref;
+  return undefined;
 }
 
 /** True when the object's controller reference points at `uid`. */
@@ -32,7 +36,9 @@ export function findCondition(
   conditions: readonly Condition[] | null | undefined,
   type: string,
 ): Condition | undefined {
-  return conditions?.find((condition) => condition.type === type);
+  if (!conditions) return undefined;
+  for (const condition of conditions) if (condition.type === type) return condition;
+  return undefined;
 }
 
 export function hasConditionStatus(

@@ -36,9 +36,10 @@ import {
   type ReleaseVMAction,
   type ReleaseVolumeAction,
   type RemovePoolFinalizerAction,
+  type RemoveVMFinalizerAction,
   type RestartVMAction,
   Stage,
-  type UpdateVMAction,
+  type UpdateVMSpecAction,
 } from "./types";
 
 /** Sync errors upstream reports per step (`pool.go` reason constants and messages). */
@@ -267,7 +268,7 @@ export function updateVMSpecAction(
   vm: VirtualMachine,
   body: VirtualMachine,
   reason: string,
-): UpdateVMAction {
+): UpdateVMSpecAction {
   const name = key(ctx, vm.metadata.name);
   return {
     kind: "updateVM",
@@ -292,7 +293,7 @@ export function removeVMFinalizerAction(
   reason: string,
   sync: PoolSyncSpec | undefined,
   stage: Stage,
-): UpdateVMAction {
+): RemoveVMFinalizerAction {
   const finalizers = vm.metadata.finalizers ?? [];
   return {
     kind: "updateVM",

@@ -63,7 +63,7 @@ export interface PoolContext {
   readonly vms: readonly VirtualMachine[];
   /** Names of every VM in the namespace (built on first use: only scale-out needs it). */
   takenNames(): ReadonlySet<string>;
-  /** The VMI with the VM's name, whoever owns it (looked up once per VM). */
+  /** The VMI with the VM's name, whoever owns it (the index is built on first use). */
   namedVMI(vm: VirtualMachine): VirtualMachineInstance | undefined;
   readonly revisions: ReadonlyMap<string, ControllerRevision>;
   readonly dataVolumes: ReadonlyMap<string, ObjectWithMeta> | undefined;
@@ -118,9 +118,7 @@ export function buildPoolContext(
 ): PoolContext {
   const { pool } = input;
   let taken: ReadonlySet<string> | undefined;
-  const vmisByName = indexByName(input.vmis);
-  // Object-keyed lookups are far cheaper than string-keyed ones: each VM pays the string lookup once.
-  const vmiCache = new Map<VirtualMachine, VirtualMachineInstance | null>();
+  let vmisByName: ReadonlyMap<string, VirtualMachineInstance> | undefined;
   return {
     pool,
     name: pool.metadata.name,
@@ -141,12 +139,8 @@ export function buildPoolContext(
       return taken;
     },
     namedVMI: (vm) => {
-      let vmi = vmiCache.get(vm);
-      if (vmi === undefined) {
-        vmi = vmisByName.get(vm.metadata.name) ?? null;
-        vmiCache.set(vm, vmi);
-      }
-      return vmi ?? undefined;
+      vmisByName ??= indexByName(input.vmis);
+      return vmisByName.get(vm.metadata.name);
     },
     revisions: indexByName(input.revisions),
     dataVolumes: input.dataVolumes ? indexByName(input.dataVolumes) : undefined,

@@ -376,21 +376,36 @@ function isPoolRevision(ctx: PoolContext, revision: ControllerRevision): boolean
   );
 }
 
+/** The pool's revisions no member VM names; only these need a look at the VMIs. */
+function pruneCandidates(ctx: PoolContext, members: readonly VirtualMachine[]): ControllerRevision[] {
+  const owned = [...ctx.revisions.values()].filter((revision) => isPoolRevision(ctx, revision));
+  if (owned.length === 0) return [];
+  const used = new Set<string>();
+  let last: string | undefined;
+  for (const vm of members) {
+    const vmRev = vm.metadata.labels?.[POOL_REVISION_LABEL];
+    // Nearly all VMs share one revision: skip re-hashing the same name.
+    if (vmRev !== undefined && vmRev !== last) used.add(vmRev);
+    last = vmRev;
+  }
+  return owned.filter((revision) => !used.has(revision.metadata.name));
+}
+
 /** `pruneUnusedRevisions`: deletes the pool's revisions that no member VM or its VMI names. */
 export function planPrune(
   ctx: PoolContext,
   ledger: Ledger<PoolAction>,
   members: readonly VirtualMachine[],
 ): void {
-  const used = new Set<string>();
+  const candidates = pruneCandidates(ctx, members);
+  if (candidates.length === 0) return;
+  const usedByVMIs = new Set<string>();
   for (const vm of members) {
-    const vmRev = vm.metadata.labels?.[POOL_REVISION_LABEL];
-    if (vmRev !== undefined) used.add(vmRev);
     const vmiRev = ctx.namedVMI(vm)?.metadata.labels?.[POOL_REVISION_LABEL];
-    if (vmiRev !== undefined) used.add(vmiRev);
+    if (vmiRev !== undefined) usedByVMIs.add(vmiRev);
   }
-  for (const revision of ctx.revisions.values()) {
-    if (!isPoolRevision(ctx, revision) || used.has(revision.metadata.name)) continue;
+  for (const revision of candidates) {
+    if (usedByVMIs.has(revision.metadata.name)) continue;
     if (!ledger.fits(1)) {
       ledger.noteBurst(`burst of ${ctx.burst} writes reached: more revisions to prune next pass`);
       ledger.requeue(REQUEUE_AFTER_BURST_SECONDS);

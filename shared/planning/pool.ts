@@ -6,8 +6,9 @@
  */
 import { matches } from "../labels";
 import type { VirtualMachine } from "../schemas/kubevirt";
+import { assemblePlan, countActions, skippedPlan } from "./assemble";
 import { POOL_API_VERSION, POOL_COMPONENT, POOL_FINALIZER, POOL_KIND } from "./constants";
-import { byStage, createLedger, type Ledger } from "./ledger";
+import { createLedger, type Ledger } from "./ledger";
 import { controllerOf, hasFinalizer, isControlledBy, isDeleting, labelsOf } from "./objects";
 import {
   addPoolFinalizerAction,
@@ -19,6 +20,7 @@ import {
   buildPoolContext,
   classifyVMs,
   type PoolContext,
+  type PoolMembership,
   type PoolPlanInput,
   validateSelector,
 } from "./pool-context";
@@ -119,17 +121,27 @@ function planConvergence(
   return undefined;
 }
 
-function skippedPlan(input: PoolPlanInput, reason: string, message: string): PoolPlan {
-  return {
-    kind: POOL_KIND,
-    component: POOL_COMPONENT,
-    owner: ownerRef(input),
-    actions: [],
-    events: [],
-    skipped: { reason, message },
-    notes: [],
-    summary: { desired: 0, current: 0, ready: 0, creating: 0, deleting: 0 },
-  };
+/** Autohealing, release and the pool finalizer always; then deletion, a pause, or convergence. */
+function planPass(
+  ctx: PoolContext,
+  ledger: Ledger<PoolAction>,
+  membership: PoolMembership,
+): SyncError | undefined {
+  const { members, detached } = membership;
+  // A deleting pool's VMs all go with it: healing them would only race the garbage collector.
+  const healed = ctx.deleting ? new Set<string>() : planAutohealing(ctx, ledger, members);
+  planReleases(ctx, ledger, detached);
+  planPoolFinalizer(ctx, ledger);
+  if (ctx.deleting) {
+    planPoolDeletion(ctx, ledger);
+    planPrune(ctx, ledger, members);
+    return undefined;
+  }
+  if (ctx.paused) {
+    ledger.note("Paused", "the pool is paused: no scale, update or prune");
+    return undefined;
+  }
+  return planConvergence(ctx, ledger, members, healed);
 }
 
 /**
@@ -138,60 +150,34 @@ function skippedPlan(input: PoolPlanInput, reason: string, message: string): Poo
  */
 export function planPool(input: PoolPlanInput): PoolPlan {
   const { pool } = input;
+  const header = { kind: POOL_KIND, component: POOL_COMPONENT, owner: ownerRef(input) } as const;
   const validation = validateSelector(pool.spec.selector, pool.spec.virtualMachineTemplate?.metadata?.labels);
-  if (!validation.ok) return skippedPlan(input, validation.skip.reason, validation.skip.message);
+  if (!validation.ok) return skippedPlan(header, validation.skip);
   const ctx = buildPoolContext(input, validation.selector, validation.labelSelector);
   const ledger = createLedger<PoolAction>(ctx.burst);
-  const { members, detached } = classifyVMs(ctx);
+  const membership = classifyVMs(ctx);
+  const syncError = planPass(ctx, ledger, membership);
 
-  // A deleting pool's VMs all go with it: healing them would only race the garbage collector.
-  const healed = ctx.deleting ? new Set<string>() : planAutohealing(ctx, ledger, members);
-  planReleases(ctx, ledger, detached);
-  planPoolFinalizer(ctx, ledger);
-  let syncError: SyncError | undefined;
-  if (ctx.deleting) {
-    planPoolDeletion(ctx, ledger);
-    planPrune(ctx, ledger, members);
-  } else if (ctx.paused) {
-    ledger.note("Paused", "the pool is paused: no scale, update or prune");
-  } else {
-    syncError = planConvergence(ctx, ledger, members, healed);
-  }
-
+  const { members } = membership;
   const ready = members.filter(isVMReady).length;
-  const status = derivePoolStatus(
-    pool.status,
-    { replicas: members.length, readyReplicas: ready, labelSelector: ctx.labelSelector, paused: ctx.paused },
+  const facts = {
+    replicas: members.length,
+    readyReplicas: ready,
+    labelSelector: ctx.labelSelector,
+    paused: ctx.paused,
+  };
+  const planned = ledger.actions();
+  return assemblePlan(header, {
+    ledger,
+    status: derivePoolStatus(pool.status, facts, syncError, input.now),
     syncError,
-    input.now,
-  );
-  const actions = byStage(ledger.actions());
-  if (actions.length === 0 && !status.changed && ledger.notes().length === 0) {
-    ledger.note("Converged", `${members.length} of ${ctx.desired} VMs, ${ready} ready: nothing to do`);
-  }
-  const events: PlannedEvent[] = [
-    ...actions.flatMap((action) => (action.event ? [action.event] : [])),
-    ...status.events,
-  ];
-  const requeueAfterSeconds = ledger.requeueAfter();
-  return {
-    kind: POOL_KIND,
-    component: POOL_COMPONENT,
-    owner: ownerRef(input),
-    actions,
-    events,
-    status,
-    notes: ledger.notes(),
-    ...(syncError ? { syncError } : {}),
-    ...(requeueAfterSeconds !== undefined ? { requeueAfterSeconds } : {}),
+    converged: `${members.length} of ${ctx.desired} VMs, ${ready} ready: nothing to do`,
     summary: {
       desired: ctx.desired,
       current: members.length,
       ready,
-      creating: actions.filter((action) => action.kind === "createVM").length,
-      deleting:
-        members.filter((vm) => isDeleting(vm.metadata)).length +
-        actions.filter((action) => action.kind === "deleteVM").length,
+      creating: countActions(planned, "createVM"),
+      deleting: members.filter((vm) => isDeleting(vm.metadata)).length + countActions(planned, "deleteVM"),
     },
-  };
+  });
 }

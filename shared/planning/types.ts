@@ -3,7 +3,7 @@
  * event it implies on success and what to report when it fails), the desired status, and the notes that explain
  * no-ops, clamps and skips. Everything here is plain data so plans can be logged, diffed and compared in tests.
  */
-import type { ReplicaStatus } from "../schemas/kubevirt";
+import type { ControllerRevision, ReplicaStatus, VirtualMachine } from "../schemas/kubevirt";
 
 export type EventType = "Normal" | "Warning";
 
@@ -90,17 +90,25 @@ interface ActionBase {
 export interface CreateVMAction extends ActionBase {
   readonly kind: "createVM";
   readonly ordinal: number;
+  readonly write: { readonly verb: "create"; readonly body: VirtualMachine };
 }
 export interface DeleteVMAction extends ActionBase {
   readonly kind: "deleteVM";
   /** scaleIn: above desired; autoheal: failing to start; recreate: its DataVolumeTemplates changed. */
   readonly cause: "scaleIn" | "autoheal" | "recreate";
 }
-export interface UpdateVMAction extends ActionBase {
+/** PUT of labels, annotations and spec from the pool template. */
+export interface UpdateVMSpecAction extends ActionBase {
   readonly kind: "updateVM";
-  /** spec: PUT of labels, annotations and spec from the template; removeFinalizer: drop the pool finalizer. */
-  readonly change: "spec" | "removeFinalizer";
+  readonly change: "spec";
+  readonly write: { readonly verb: "update"; readonly body: VirtualMachine };
 }
+/** Drops the pool finalizer from a VM so it can go. */
+export interface RemoveVMFinalizerAction extends ActionBase {
+  readonly kind: "updateVM";
+  readonly change: "removeFinalizer";
+}
+export type UpdateVMAction = UpdateVMSpecAction | RemoveVMFinalizerAction;
 export interface RestartVMAction extends ActionBase {
   readonly kind: "restartVM";
 }
@@ -115,6 +123,7 @@ export interface ReleaseVolumeAction extends ActionBase {
 }
 export interface CreateRevisionAction extends ActionBase {
   readonly kind: "createRevision";
+  readonly write: { readonly verb: "create"; readonly body: ControllerRevision };
 }
 export interface DeleteRevisionAction extends ActionBase {
   readonly kind: "deleteRevision";

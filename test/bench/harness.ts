@@ -151,6 +151,38 @@ export async function measureConcurrent(
   return { samples, elapsedMs, cpuMs: (used.user + used.system) / 1000 };
 }
 
+/** Concatenates runs of the same kind of task: samples joined, wall and CPU time summed. */
+export function mergeRuns(runs: readonly ConcurrentRun[]): ConcurrentRun {
+  return {
+    samples: runs.flatMap((r) => r.samples),
+    elapsedMs: runs.reduce((sum, r) => sum + r.elapsedMs, 0),
+    cpuMs: runs.reduce((sum, r) => sum + r.cpuMs, 0),
+  };
+}
+
+/**
+ * Runs `rounds` rounds in which every variant runs one batch, rotating which goes first, and merges each
+ * variant's batches. Variants compared this way see the same machine load and heap state, so their ratio holds
+ * up on a busy machine where back-to-back runs would not.
+ */
+export async function interleave<K extends string>(
+  rounds: number,
+  variants: Readonly<Record<K, (round: number) => Promise<ConcurrentRun>>>,
+): Promise<Record<K, ConcurrentRun>> {
+  const names = Object.keys(variants) as K[];
+  const batches = new Map<K, ConcurrentRun[]>(names.map((n) => [n, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(round + k) % names.length] as K;
+      batches.get(name)?.push(await variants[name](round));
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, mergeRuns(batches.get(n) ?? [])])) as Record<
+    K,
+    ConcurrentRun
+  >;
+}
+
 /** Human-friendly number: thousands separators, fewer decimals as the value grows. */
 export function formatNumber(value: number): string {
   if (Number.isNaN(value)) return "n/a";

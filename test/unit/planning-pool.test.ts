@@ -49,9 +49,7 @@ const ordinalsCreated = (p: PoolPlan): number[] =>
   p.actions.flatMap((a) => (a.kind === "createVM" ? [a.ordinal] : []));
 
 const created = (p: PoolPlan): VirtualMachine[] =>
-  p.actions.flatMap((a) =>
-    a.kind === "createVM" && a.write.verb === "create" ? [a.write.body as VirtualMachine] : [],
-  );
+  p.actions.flatMap((a) => (a.kind === "createVM" ? [a.write.body] : []));
 
 /** A pool with VMs at the given ordinals (owned, ready, current revision). */
 function withVMs(
@@ -582,12 +580,14 @@ describe("planPool: template updates and revisions", () => {
       revisions: [revisionFor(old)],
     });
     expect(result.actions.map((a) => a.kind)).toEqual(["createRevision", "updateVM", "updateVM"]);
-    const body = (result.actions[1]?.write as { body: VirtualMachine }).body;
+    const update = result.actions[1];
+    if (update?.kind !== "updateVM" || update.change !== "spec") throw new Error("expected a VM spec update");
+    const body = update.write.body;
     expect(body.metadata.labels).toEqual({ [POOL_LABEL]: POOL_NAME, [REVISION_LABEL]: `${POOL_NAME}-2` });
     expect(body.metadata.resourceVersion).toBe(first.metadata.resourceVersion);
     expect(body.metadata.ownerReferences).toEqual(first.metadata.ownerReferences);
     expect(body.spec.template.spec?.domain?.firmware).toEqual({ uuid: "u-0", serial: "s-0" });
-    expect((body.spec.template.spec?.domain as { resources: unknown }).resources).toEqual({
+    expect(body.spec.template.spec?.domain).toHaveProperty("resources", {
       requests: { memory: "256Mi" },
     });
     expect(body.spec.template.metadata?.labels?.[REVISION_LABEL]).toBe(`${POOL_NAME}-2`);
@@ -704,8 +704,8 @@ describe("planPool: template updates and revisions", () => {
           template: memory("1Gi"),
           count,
           spec,
-          vmiReady: (i) => !unready.includes(i),
-          vmReady: (i) => !unready.includes(i),
+          vmiReady: (i) => !(unready as number[]).includes(i),
+          vmReady: (i) => !(unready as number[]).includes(i),
         }),
       );
       expect(names(result.actions, "restartVM")).toHaveLength(restarts);

@@ -11,6 +11,8 @@ const log = logger("simulator");
 export interface QueueOptions {
   readonly debounceMs: number;
   readonly batchSize: number;
+  /** Wall-clock budget of one flush; the rest waits for the next turn of the event loop. */
+  readonly budgetMs: number;
   readonly now: () => number;
 }
 
@@ -88,17 +90,23 @@ export class WorkQueue {
       if (batch.length >= this.options.batchSize) break;
       batch.push(key);
     }
-    for (const key of batch) this.dirty.delete(key);
+    // Wall-clock time (not the injectable clock): the budget protects the event loop, not simulated time.
+    const started = performance.now();
+    let cut = batch.length >= this.options.batchSize;
     for (const key of batch) {
       if (this.stopped) return;
+      if (performance.now() - started > this.options.budgetMs) {
+        cut = true;
+        break;
+      }
+      this.dirty.delete(key);
       try {
         this.handle(key);
       } catch (err) {
         log.warn({ err, key }, "simulator step failed");
       }
     }
-    if (this.dirty.size > 0)
-      this.scheduleFlush(batch.length >= this.options.batchSize ? 0 : this.options.debounceMs);
+    if (this.dirty.size > 0) this.scheduleFlush(cut ? 0 : this.options.debounceMs);
     else this.resolveIdle();
   }
 

@@ -150,6 +150,7 @@ export class KubevirtSimulator implements Simulator {
     this.queue = new WorkQueue((key) => this.handle(key), {
       debounceMs: this.options.timings.debounceMs,
       batchSize: this.options.batchSize,
+      budgetMs: this.options.budgetMs,
       now: this.now,
     });
   }
@@ -369,9 +370,7 @@ export class KubevirtSimulator implements Simulator {
     });
     if (isDeepStrictEqual(status, latest.status)) return;
     this.write(key, () =>
-      this.registry.update(VM, "v1", ns, name, { ...latest, status }, "status", {
-        fieldManager: "virt-controller",
-      }),
+      this.registry.update(VM, "v1", ns, name, { ...latest, status }, "status", this.as("virt-controller")),
     );
   }
 
@@ -386,9 +385,7 @@ export class KubevirtSimulator implements Simulator {
       let dv = this.store.get(K.dv, vm.metadata.namespace, name)?.obj;
       if (!dv && vm.metadata.deletionTimestamp === undefined) {
         dv = this.write(key, () =>
-          this.registry.create(DV, "v1beta1", vm.metadata.namespace, body, {
-            fieldManager: "virt-controller",
-          }),
+          this.registry.create(DV, "v1beta1", vm.metadata.namespace, body, this.as("virt-controller")),
         );
         if (dv)
           this.record(
@@ -409,7 +406,7 @@ export class KubevirtSimulator implements Simulator {
     const body = vmiFromVm(vm);
     const pending = vmiInPhase(body as KObject, "Pending", this.nowIso());
     try {
-      const created = this.registry.create(VMI, "v1", ns, pending, { fieldManager: "virt-controller" });
+      const created = this.registry.create(VMI, "v1", ns, pending, this.as("virt-controller"));
       this.markStage(created, "Pending");
       this.record(
         vm,
@@ -501,9 +498,7 @@ export class KubevirtSimulator implements Simulator {
           "v1",
           vmi.metadata.namespace,
           launcherPod(vmi, this.podNameFor(vmi), node),
-          {
-            fieldManager: "virt-controller",
-          },
+          this.as("virt-controller"),
         ),
       );
       if (!pod) return;
@@ -608,9 +603,7 @@ export class KubevirtSimulator implements Simulator {
         vmi.metadata.name,
         { ...vmi, metadata },
         undefined,
-        {
-          fieldManager: "virt-handler",
-        },
+        this.as("virt-handler"),
       ),
     );
   }
@@ -627,9 +620,15 @@ export class KubevirtSimulator implements Simulator {
       next.metadata = { ...next.metadata, finalizers: [...(next.metadata.finalizers ?? []), VMI_FINALIZER] };
     }
     const written = this.write(key, () =>
-      this.registry.update(VMI, "v1", vmi.metadata.namespace, vmi.metadata.name, next, undefined, {
-        fieldManager: phase === "Running" || phase === "Succeeded" ? "virt-handler" : "virt-controller",
-      }),
+      this.registry.update(
+        VMI,
+        "v1",
+        vmi.metadata.namespace,
+        vmi.metadata.name,
+        next,
+        undefined,
+        this.as(phase === "Running" || phase === "Succeeded" ? "virt-handler" : "virt-controller"),
+      ),
     );
     if (written) this.markStage(written, phase);
     return written;
@@ -653,9 +652,7 @@ export class KubevirtSimulator implements Simulator {
         pod.metadata.name,
         { ...pod, status },
         "status",
-        {
-          fieldManager: "kubelet",
-        },
+        this.as("kubelet"),
       ),
     );
   }
@@ -729,7 +726,7 @@ export class KubevirtSimulator implements Simulator {
         name,
         { ...dv, status: dataVolumeStatus(dv, next, progress, this.nowIso()) },
         "status",
-        { fieldManager: "cdi-controller" },
+        this.as("cdi-controller"),
       ),
     );
     if (written && next !== phase) this.markStage(written, next);
@@ -761,9 +758,7 @@ export class KubevirtSimulator implements Simulator {
     }
     const wanted = endpointsFor(svc, targets);
     if (!ep) {
-      this.write(key, () =>
-        this.registry.create(EP, "v1", ns, wanted, { fieldManager: "kube-controller-manager" }),
-      );
+      this.write(key, () => this.registry.create(EP, "v1", ns, wanted, this.as("kube-controller-manager")));
       return;
     }
     const labels = rec(wanted.metadata)?.labels;
@@ -774,7 +769,7 @@ export class KubevirtSimulator implements Simulator {
     if (wanted.subsets === undefined) delete next.subsets;
     else next.subsets = wanted.subsets;
     this.write(key, () =>
-      this.registry.update(EP, "v1", ns, name, next, undefined, { fieldManager: "kube-controller-manager" }),
+      this.registry.update(EP, "v1", ns, name, next, undefined, this.as("kube-controller-manager")),
     );
   }
 
@@ -858,6 +853,11 @@ export class KubevirtSimulator implements Simulator {
       return ip;
     }
     throw new ReasonedError("AddressPoolExhausted", "no free address left in 10.244.0.0/16");
+  }
+
+  /** Write options naming the upstream component as field manager, when managed fields are recorded. */
+  private as(manager: string): { fieldManager?: string } {
+    return this.options.recordManagedFields ? { fieldManager: manager } : {};
   }
 
   private nowIso(): string {

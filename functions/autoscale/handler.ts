@@ -1,0 +1,85 @@
+/**
+ * The autoscale Lambda entry: EventBridge events (CloudWatch alarm state changes) are decided directly, anything
+ * else is an HTTP event for the webhook routes through `hono/aws-lambda`. The runtime and the app are built once
+ * per cold start. A retryable failure throws so EventBridge (and Lambda's async retries) deliver again; repeats of
+ * what already succeeded are dropped by the delivery ledger on the HPA.
+ */
+import { handle, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
+import { ALARM_STATE_CHANGE_DETAIL_TYPE } from "../../infra/aws/contract";
+import { type AutoscaleReport, alarmSignal, autoscale, autoscaleConfigFromEnv } from "../../shared/autoscale";
+import { ReasonedError } from "../../shared/errors";
+import { createFunctionApp } from "../app";
+import type { Runtime } from "../runtime";
+import { autoscaleDeps, autoscaleRoutes, sourceContext } from "./routes";
+
+/** What an EventBridge invocation returns (Lambda ignores it for async invocations; tests and logs read it). */
+export type EventOutcome =
+  | { readonly kind: "report"; readonly report: AutoscaleReport }
+  | { readonly kind: "rejected"; readonly reason: string; readonly message: string }
+  | { readonly kind: "ignored"; readonly detailType: string };
+
+function isEventBridgeEvent(event: unknown): event is { "detail-type": string; source: string } {
+  return (
+    event !== null &&
+    typeof event === "object" &&
+    typeof (event as Record<string, unknown>)["detail-type"] === "string" &&
+    typeof (event as Record<string, unknown>).source === "string"
+  );
+}
+
+/** Builds the handler; `getRuntime` runs once per cold start (again after a failure). */
+export function createAutoscaleHandler(getRuntime: () => Promise<Runtime>) {
+  let built: Promise<{ runtime: Runtime; http: ReturnType<typeof handle> }> | undefined;
+  const build = () => {
+    built ??= getRuntime().then((runtime) => ({
+      runtime,
+      http: handle(createFunctionApp(runtime, [autoscaleRoutes])),
+    }));
+    built.catch(() => {
+      built = undefined;
+    });
+    return built;
+  };
+
+  return async (event: unknown, context?: LambdaContext) => {
+    const { runtime, http } = await build();
+    if (!isEventBridgeEvent(event)) return http(event as LambdaEvent, context);
+    return onEvent(runtime, event);
+  };
+}
+
+async function onEvent(
+  runtime: Runtime,
+  event: { "detail-type": string; source: string },
+): Promise<EventOutcome> {
+  const log = runtime.log.child({ function: "autoscale" });
+  if (event["detail-type"] !== ALARM_STATE_CHANGE_DETAIL_TYPE) {
+    log.info(
+      { detailType: event["detail-type"], source: event.source },
+      "ignoring an event autoscale does not handle",
+    );
+    return { kind: "ignored", detailType: event["detail-type"] };
+  }
+  const config = autoscaleConfigFromEnv();
+  let signal: ReturnType<typeof alarmSignal>;
+  try {
+    signal = alarmSignal(event, sourceContext(runtime, config));
+  } catch (err) {
+    // A malformed event never parses on a retry either: log it and let it go.
+    if (!(err instanceof ReasonedError)) throw err;
+    log.error({ reason: err.reason }, err.message);
+    return { kind: "rejected", reason: err.reason, message: err.message };
+  }
+  const report = await autoscale(autoscaleDeps(runtime, config), [signal]);
+  if (report.status >= 500) {
+    throw new ReasonedError(
+      "AutoscaleFailed",
+      report.results.map((r) => `${r.pool}: ${r.message}`).join("; "),
+      {
+        retryable: true,
+        status: report.status,
+      },
+    );
+  }
+  return { kind: "report", report };
+}

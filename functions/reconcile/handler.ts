@@ -1,0 +1,66 @@
+/**
+ * The reconcile Lambda: the EventBridge schedule runs a reconcile-all pass (inline, or — with `VMPOOL_FANOUT_BUS`
+ * set — one `Pool Reconcile Requested` event per pool so each pool gets its own invocation); a per-pool event runs
+ * one pass; HTTP events reach `POST /reconcile`.
+ */
+import { randomUUID } from "node:crypto";
+import { describeIssue } from "../../shared/config";
+import { reconcileAll, reconcilePool } from "../../shared/reconcile";
+import { passDeps, runtimeFromEnv } from "../bootstrap";
+import { createLambdaEntry } from "../lambda";
+import type { Runtime } from "../runtime";
+import { reconcileEventSchema } from "./events";
+import { passSummary, reconcileRoutes } from "./routes";
+
+/** Publishes one event per pool (the fan-out); resolves how many were sent and which failed. */
+export type FanOut = (
+  pools: { kind: string; namespace: string; name: string }[],
+) => Promise<{ sent: number; failed: number }>;
+
+/** Handles one EventBridge event for the reconcile function. */
+export async function onReconcileEvent(runtime: Runtime, event: Record<string, unknown>, fanOut?: FanOut) {
+  const parsed = reconcileEventSchema.safeParse(event);
+  if (!parsed.success) {
+    const message = `invalid reconcile event: ${describeIssue(parsed.error, "event")}`;
+    runtime.log.warn({ reason: "InvalidEvent" }, message);
+    return { ok: false, reason: "InvalidEvent", message };
+  }
+  const e = parsed.data;
+  const deps = passDeps(runtime, `event-${e.id}-${randomUUID().slice(0, 8)}`);
+  if (e["detail-type"] === "Scheduled Event") {
+    if (fanOut) {
+      const [pools, sets] = await Promise.all([
+        runtime.kube.list("VirtualMachinePool"),
+        runtime.kube.list("VirtualMachineInstanceReplicaSet"),
+      ]);
+      const refs = [
+        ...pools.map((p) => ({
+          kind: "VirtualMachinePool",
+          namespace: p.metadata.namespace ?? "",
+          name: p.metadata.name,
+        })),
+        ...sets.map((s) => ({
+          kind: "VirtualMachineInstanceReplicaSet",
+          namespace: s.metadata.namespace ?? "",
+          name: s.metadata.name,
+        })),
+      ];
+      const outcome = await fanOut(refs);
+      return { ok: outcome.failed === 0, fannedOut: outcome.sent, failed: outcome.failed };
+    }
+    const results = await reconcileAll(deps, { concurrency: runtime.settings.VMPOOL_CONCURRENCY });
+    return { ok: results.every((r) => r.outcome !== "Failed"), results: results.map(passSummary) };
+  }
+  const result = await reconcilePool(deps, e.detail);
+  return { ok: result.outcome !== "Failed", results: [passSummary(result)] };
+}
+
+/** Builds the reconcile Lambda entry (tests pass their own runtime and fan-out). */
+export function createReconcileHandler(getRuntime: () => Runtime, fanOut?: FanOut) {
+  return createLambdaEntry(getRuntime, {
+    routes: [reconcileRoutes],
+    onEvent: (runtime, event) => onReconcileEvent(runtime, event, fanOut),
+  });
+}
+
+export const handler = createReconcileHandler(() => runtimeFromEnv());

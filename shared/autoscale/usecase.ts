@@ -1,0 +1,474 @@
+/**
+ * The autoscale use-case every source shares: group a delivery's signals by pool, and for each pool observe (the
+ * scale subresource and the HPA that targets it) → stand down or drop repeats → decide (pure) → persist the
+ * history and delivery keys on the HPA under a resourceVersion precondition (a conflict means someone else just
+ * decided: re-read and decide again, bounded) → write the scale subresource → write the HPA status and Events as
+ * the HPA controller would → ask for an immediate reconcile. Persisting before scaling is what makes concurrent
+ * repeats of one delivery cause a single scale write. Bad input never gets here; unknown pools make no write.
+ */
+
+import { ReasonedError } from "../errors";
+import { DEFAULT_FIELD_MANAGER, isKubeError, type Kube } from "../kube";
+import type { Logger } from "../log";
+import {
+  type Decision,
+  decodeHistory,
+  encodeHistory,
+  HISTORY_ANNOTATION,
+  type History,
+  type HpaCondition,
+  type HpaEvent,
+  rescaleFailed,
+} from "../planning/hpa";
+import { formatRef, type PoolRef } from "../reconcile";
+import { normalizeHpa } from "../schemas";
+import { type Decided, decidePool, statusAfter } from "./decide";
+import {
+  DELIVERIES_ANNOTATION,
+  decodeLedger,
+  encodeLedger,
+  hasDelivery,
+  type Ledger,
+  rememberDeliveries,
+} from "./ledger";
+import { type HpaObject, standDownReason, targetsPool } from "./policy";
+import type { Signal, SourceName } from "./signal";
+
+/** The HPA controller's event source component (`kubectl describe` shows it in the From column). */
+export const HPA_COMPONENT = "horizontal-pod-autoscaler";
+
+export interface AutoscaleOptions {
+  /** Seconds a delivery key is remembered. Default 300. */
+  readonly dedupeSeconds?: number;
+  /** A foreign status write this recent means an in-cluster HPA controller is active. Default 600. */
+  readonly foreignWindowSeconds?: number;
+  /** Hard ceiling on replicas any alert may set. Default 1000. */
+  readonly maxReplicas?: number;
+  /** Our field manager (writes by any other manager to the HPA status are foreign). */
+  readonly fieldManager?: string;
+  /** Pools decided at once. Default 8. */
+  readonly concurrency?: number;
+  /** Per-delivery time budget in ms. Default 25 s. */
+  readonly deadlineMs?: number;
+  /** Decide-and-persist attempts per pool before giving up on conflicts. Default 5. */
+  readonly maxAttempts?: number;
+}
+
+export interface AutoscaleDeps {
+  readonly kube: Kube;
+  readonly log: Logger;
+  readonly now: () => Date;
+  /** Resolves once the reconcile ran (Node) or was queued (Lambda). */
+  requestReconcile(ref: PoolRef, reason: string): Promise<void>;
+  readonly options?: AutoscaleOptions;
+}
+
+/**
+ * What came of one alert: Scaled (from → to), Unchanged (with the HPA's reason), Duplicate (a repeated delivery),
+ * StoodDown (another autoscaler acts on the target), NotFound (no such pool, or no HPA for it), Ignored (nothing
+ * to decide), Failed (the API refused; `status` 503 when a retry can help).
+ */
+export type AlertOutcome =
+  | "Scaled"
+  | "Unchanged"
+  | "Duplicate"
+  | "StoodDown"
+  | "NotFound"
+  | "Ignored"
+  | "Failed";
+
+export interface AlertResult {
+  readonly alert: string;
+  readonly source: SourceName;
+  /** `vmpool/<namespace>/<name>` or `vmirs/…`. */
+  readonly pool: string;
+  readonly outcome: AlertOutcome;
+  /** The HTTP status this result alone would earn. */
+  readonly status: number;
+  readonly reason: string;
+  readonly message: string;
+  readonly from?: number;
+  readonly to?: number;
+  /** `<namespace>/<name>` of the HPA decided with. */
+  readonly hpa?: string;
+}
+
+/** Every alert's result; `status` is the most severe of theirs (200 when all are fine). */
+export interface AutoscaleReport {
+  readonly status: number;
+  readonly results: readonly AlertResult[];
+}
+
+type PoolResult = Omit<AlertResult, "alert" | "source" | "pool">;
+
+interface Settings {
+  readonly ttlMs: number;
+  readonly windowMs: number;
+  readonly ceiling: number;
+  readonly fieldManager: string;
+  readonly maxAttempts: number;
+}
+
+/** Decides and acts on every signal of one delivery. Never throws for API trouble: it becomes a Failed result. */
+export async function autoscale(deps: AutoscaleDeps, signals: readonly Signal[]): Promise<AutoscaleReport> {
+  const options = deps.options ?? {};
+  const kube = deps.kube.withDeadline(Date.now() + (options.deadlineMs ?? 25_000));
+  const settings: Settings = {
+    ttlMs: (options.dedupeSeconds ?? 300) * 1000,
+    windowMs: (options.foreignWindowSeconds ?? 600) * 1000,
+    ceiling: options.maxReplicas ?? 1000,
+    fieldManager: options.fieldManager ?? DEFAULT_FIELD_MANAGER,
+    maxAttempts: options.maxAttempts ?? 5,
+  };
+  const groups = groupByPool(signals);
+  const perPool = await mapBounded(groups, options.concurrency ?? 8, (group) =>
+    autoscalePool({ ...deps, kube }, settings, group.ref, group.signals),
+  );
+  const results = perPool.flat();
+  return { status: results.reduce((worst, result) => Math.max(worst, result.status), 200), results };
+}
+
+function groupByPool(signals: readonly Signal[]): { ref: PoolRef; signals: Signal[] }[] {
+  const groups = new Map<string, { ref: PoolRef; signals: Signal[] }>();
+  for (const signal of signals) {
+    const key = formatRef(signal.target);
+    const group = groups.get(key) ?? { ref: signal.target, signals: [] };
+    group.signals.push(signal);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
+}
+
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      out[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+function resultsFor(signals: readonly Signal[], result: PoolResult): AlertResult[] {
+  return signals.map((signal) => ({
+    alert: signal.id,
+    source: signal.source,
+    pool: formatRef(signal.target),
+    ...result,
+  }));
+}
+
+async function autoscalePool(
+  deps: AutoscaleDeps,
+  settings: Settings,
+  ref: PoolRef,
+  signals: readonly Signal[],
+): Promise<AlertResult[]> {
+  const ignored = signals.filter((signal) => signal.kind === "ignored");
+  const active = signals.filter((signal) => signal.kind !== "ignored");
+  const ignoredResults = ignored.flatMap((signal) =>
+    resultsFor([signal], {
+      outcome: "Ignored",
+      status: 200,
+      reason: signal.note?.reason ?? "Ignored",
+      message: signal.note?.message ?? "nothing to decide",
+    }),
+  );
+  if (active.length === 0) return ignoredResults;
+  try {
+    return [...ignoredResults, ...(await decideAndAct(deps, settings, ref, active))];
+  } catch (err) {
+    const reason = err instanceof ReasonedError ? err.reason : "InternalError";
+    const message = err instanceof Error ? err.message : String(err);
+    const retryable = err instanceof ReasonedError ? err.retryable || isKubeError(err, "Conflict") : false;
+    const status =
+      err instanceof ReasonedError && !isKubeError(err) && err.status < 500
+        ? err.status
+        : retryable
+          ? 503
+          : 500;
+    deps.log.warn({ pool: formatRef(ref), reason, err: message }, "autoscale failed");
+    return [...ignoredResults, ...resultsFor(active, { outcome: "Failed", status, reason, message })];
+  }
+}
+
+async function decideAndAct(
+  deps: AutoscaleDeps,
+  settings: Settings,
+  ref: PoolRef,
+  signals: readonly Signal[],
+): Promise<AlertResult[]> {
+  const { kube, log } = deps;
+  const pool = formatRef(ref);
+  for (let attempt = 1; ; attempt++) {
+    const now = deps.now();
+    const [scale, hpas] = await Promise.all([
+      kube.getScale(ref.kind, ref.namespace, ref.name),
+      kube.list("HorizontalPodAutoscaler", { namespace: ref.namespace }),
+    ]);
+    if (!scale) {
+      const message = `${ref.kind} ${ref.namespace}/${ref.name} does not exist`;
+      log.warn({ pool, alerts: signals.map((s) => s.id) }, message);
+      return resultsFor(signals, { outcome: "NotFound", status: 404, reason: "NotFound", message });
+    }
+    const matching = hpas.filter((hpa) => targetsPool(hpa, ref));
+    const [hpa] = matching;
+    if (!hpa) {
+      const message = `no HorizontalPodAutoscaler in namespace ${ref.namespace} targets ${ref.kind} ${ref.name} (kubectl autoscale ${ref.kind === "VirtualMachinePool" ? "vmpool" : "vmirs"} ${ref.name} --min=N --max=M --cpu-percent=P)`;
+      log.warn({ pool, alerts: signals.map((s) => s.id) }, message);
+      return resultsFor(signals, { outcome: "NotFound", status: 404, reason: "NoAutoscaler", message });
+    }
+    const hpaName = `${hpa.metadata.namespace ?? ref.namespace}/${hpa.metadata.name}`;
+    if (matching.length > 1) {
+      const names = matching.map((h) => h.metadata.name).join(", ");
+      const message = `several HorizontalPodAutoscalers target ${pool} (${names}); the HPA controller refuses that too`;
+      log.info({ pool, reason: "AmbiguousAutoscalers" }, message);
+      return resultsFor(signals, {
+        outcome: "StoodDown",
+        status: 200,
+        reason: "AmbiguousAutoscalers",
+        message,
+      });
+    }
+    const standDown = standDownReason(hpa, settings.fieldManager, now, settings.windowMs);
+    if (standDown) {
+      log.info({ pool, hpa: hpaName, reason: standDown.reason }, `standing down: ${standDown.message}`);
+      return resultsFor(signals, { outcome: "StoodDown", status: 200, hpa: hpaName, ...standDown });
+    }
+    const spec = normalizeHpa(hpa);
+    const annotations = hpa.metadata.annotations ?? {};
+    const ledger = decodeLedger(annotations[DELIVERIES_ANNOTATION], now.getTime(), settings.ttlMs);
+    const isRepeat = (s: Signal) => s.deliveryKey !== undefined && hasDelivery(ledger, s.deliveryKey);
+    const repeats = resultsFor(signals.filter(isRepeat), {
+      outcome: "Duplicate",
+      status: 200,
+      reason: "DuplicateDelivery",
+      message: "this delivery was already acted on",
+      hpa: hpaName,
+    });
+    const fresh = signals.filter((s) => !isRepeat(s));
+    if (fresh.length === 0) return repeats;
+
+    const history = decodeHistory(annotations[HISTORY_ANNOTATION]);
+    if (history.problem)
+      log.warn({ pool, hpa: hpaName, ...history.problem }, "discarded the autoscaling history");
+    const current = scale.spec?.replicas ?? 0;
+    const outcome = decidePool({
+      hpa,
+      spec,
+      currentReplicas: current,
+      statusReplicas: scale.status?.replicas ?? current,
+      signals: fresh,
+      history,
+      now,
+      ceiling: settings.ceiling,
+    });
+    if (outcome.kind === "skipped") {
+      log.info({ pool, hpa: hpaName, reason: outcome.reason }, outcome.message);
+      const { kind: _kind, outcome: result, ...why } = outcome;
+      return [...repeats, ...resultsFor(fresh, { outcome: result, status: 200, hpa: hpaName, ...why })];
+    }
+
+    const decision = outcome.decision;
+    const keys = fresh.flatMap((s) => (s.deliveryKey === undefined ? [] : [s.deliveryKey]));
+    const persisted = await persist(
+      kube,
+      hpa,
+      decision.history,
+      rememberDeliveries(ledger, keys, now.getTime()),
+    );
+    if (persisted === "Conflict") {
+      if (attempt < settings.maxAttempts) continue;
+      throw new ReasonedError("Conflict", `${hpaName} kept changing under us (${attempt} attempts)`, {
+        retryable: true,
+        status: 503,
+      });
+    }
+    const done = await act(deps, ref, persisted, decision, ledger, now);
+    const base = { hpa: hpaName, from: decision.currentReplicas };
+    if (done.error !== undefined) {
+      return [
+        ...repeats,
+        ...resultsFor(fresh, {
+          ...base,
+          outcome: "Failed",
+          status: done.error.retryable ? 503 : 500,
+          reason: "FailedRescale",
+          message: done.error.message,
+        }),
+      ];
+    }
+    const result: PoolResult = decision.changed
+      ? {
+          ...base,
+          outcome: "Scaled",
+          status: 200,
+          reason: decision.reason,
+          message: decision.message,
+          to: decision.desiredReplicas,
+        }
+      : {
+          ...base,
+          outcome: "Unchanged",
+          status: 200,
+          reason: decision.reason,
+          message: decision.message,
+          to: current,
+        };
+    log.info(
+      {
+        pool,
+        hpa: hpaName,
+        alerts: fresh.map((s) => s.id),
+        mode: decision.mode,
+        from: current,
+        to: result.to,
+        reason: decision.reason,
+      },
+      decision.message,
+    );
+    return [...repeats, ...resultsFor(fresh, result)];
+  }
+}
+
+/** Writes history and ledger to the HPA's annotations with its resourceVersion as precondition. */
+async function persist(
+  kube: Kube,
+  hpa: HpaObject,
+  history: History,
+  ledger: Ledger,
+): Promise<HpaObject | "Conflict"> {
+  const annotations = {
+    ...hpa.metadata.annotations,
+    [HISTORY_ANNOTATION]: encodeHistory(history),
+    [DELIVERIES_ANNOTATION]: encodeLedger(ledger),
+  };
+  const before = hpa.metadata.annotations ?? {};
+  if (
+    annotations[HISTORY_ANNOTATION] === before[HISTORY_ANNOTATION] &&
+    annotations[DELIVERIES_ANNOTATION] === before[DELIVERIES_ANNOTATION]
+  ) {
+    return hpa;
+  }
+  try {
+    return await kube.replace("HorizontalPodAutoscaler", {
+      ...hpa,
+      metadata: { ...hpa.metadata, annotations },
+    });
+  } catch (err) {
+    if (isKubeError(err, "Conflict")) return "Conflict";
+    throw err;
+  }
+}
+
+interface Acted {
+  readonly error?: { readonly message: string; readonly retryable: boolean };
+}
+
+/** Scale (when changed), then status, events and the reconcile request. */
+async function act(
+  deps: AutoscaleDeps,
+  ref: PoolRef,
+  stored: HpaObject,
+  decision: Decided,
+  ledgerBefore: Ledger,
+  now: Date,
+): Promise<Acted> {
+  const { kube, log } = deps;
+  const pool = formatRef(ref);
+  let conditions: readonly HpaCondition[] = decision.conditions;
+  let events: readonly HpaEvent[] = decision.events;
+  let statusDecision: Pick<
+    Decision,
+    "currentReplicas" | "desiredReplicas" | "currentMetrics" | "lastScaleTime"
+  > = decision;
+  let hpa = stored;
+  let error: Acted["error"];
+  if (decision.changed) {
+    try {
+      await kube.scale(ref.kind, ref.namespace, ref.name, decision.desiredReplicas);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      error = { message, retryable: err instanceof ReasonedError ? err.retryable : true };
+      ({ conditions, events } = rescaleFailed(decision, message));
+      // As upstream on a failed rescale: desiredReplicas and lastScaleTime keep their previous values.
+      statusDecision = {
+        ...decision,
+        desiredReplicas: stored.status?.desiredReplicas ?? decision.currentReplicas,
+        lastScaleTime: stored.status?.lastScaleTime ?? null,
+      };
+      // Forget the scale event and the delivery keys, so a retried delivery is decided again.
+      const reverted = await persist(kube, stored, decision.historyIfScaleFails, ledgerBefore).catch(
+        () => "Conflict" as const,
+      );
+      if (reverted === "Conflict")
+        log.warn({ pool }, "could not revert the autoscaling history after a failed rescale");
+      else hpa = reverted;
+      log.warn({ pool, err: message, desired: decision.desiredReplicas }, "rescale failed");
+    }
+  }
+  await writeStatus(kube, log, hpa, statusDecision, conditions, now);
+  await Promise.all(
+    events.map((event) =>
+      kube.recordEvent({
+        involvedObject: {
+          kind: "HorizontalPodAutoscaler",
+          apiVersion: hpa.apiVersion ?? "autoscaling/v2",
+          namespace: hpa.metadata.namespace ?? ref.namespace,
+          name: hpa.metadata.name,
+          uid: hpa.metadata.uid ?? "",
+        },
+        type: event.type,
+        reason: event.reason,
+        message: event.message,
+        component: HPA_COMPONENT,
+      }),
+    ),
+  );
+  if (decision.changed && error === undefined) {
+    await deps.requestReconcile(ref, `autoscale: ${decision.message}`).catch((err: unknown) => {
+      log.warn({ pool, err: err instanceof Error ? err.message : String(err) }, "reconcile request failed");
+    });
+  }
+  return error === undefined ? {} : { error };
+}
+
+/** Writes the status when it changed; a conflict re-reads and re-merges (status is ours to write), bounded. */
+async function writeStatus(
+  kube: Kube,
+  log: Logger,
+  hpa: HpaObject,
+  decision: Pick<Decision, "currentReplicas" | "desiredReplicas" | "currentMetrics" | "lastScaleTime">,
+  conditions: readonly HpaCondition[],
+  now: Date,
+): Promise<void> {
+  let target: HpaObject | undefined = hpa;
+  for (let attempt = 0; attempt < 3 && target; attempt++) {
+    const status = statusAfter(target, decision, conditions, now);
+    if (JSON.stringify(status) === JSON.stringify(target.status ?? {})) return;
+    try {
+      await kube.replaceStatus("HorizontalPodAutoscaler", { ...target, status });
+      return;
+    } catch (err) {
+      if (!isKubeError(err, "Conflict")) {
+        log.warn(
+          { hpa: target.metadata.name, err: err instanceof Error ? err.message : String(err) },
+          "could not write the HPA status",
+        );
+        return;
+      }
+      target = await kube.get(
+        "HorizontalPodAutoscaler",
+        target.metadata.namespace ?? "",
+        target.metadata.name,
+      );
+    }
+  }
+}

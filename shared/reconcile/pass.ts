@@ -1,0 +1,217 @@
+/**
+ * One reconcile pass, the same for every trigger: observe → plan (pure) → act → status. A pass that finds nothing
+ * to do makes zero writes. A pass that must write first takes the pool's Lease, re-reads and re-plans under it (so
+ * overlapping passes never act on stale state), acts, and releases. A pool held by a live lease is skipped at once.
+ * `reconcileAll` reads the cluster with one list per kind, plans every pool from that snapshot, and runs a locked
+ * pass only for pools whose plan has writes, with bounded concurrency.
+ */
+import { isKubeError, type Kube } from "../kube";
+import type { Logger } from "../log";
+import { type Plan, planPool, planReplicaSet } from "../planning";
+import { act } from "./act";
+import { type ManageMode, standDownReason } from "./coexist";
+import { type Observation, observeAll, observePool, refOf } from "./observe";
+import { formatRef, type PassResult, type PoolRef } from "./types";
+
+export interface PassDeps {
+  readonly kube: Kube;
+  readonly log: Logger;
+  readonly now: () => Date;
+  readonly random: () => number;
+  /** Lease holder identity: unique per invocation. */
+  readonly holder: string;
+  readonly manage?: ManageMode;
+  /** Per-pass time budget in ms (Lambda: under the function timeout). Default 25 s. */
+  readonly deadlineMs?: number;
+  /** Writes in flight per pass. Default 16. */
+  readonly writeConcurrency?: number;
+}
+
+export interface PassOptions {
+  /** Plan only: no lease, no writes. */
+  readonly dryRun?: boolean;
+}
+
+const DEFAULT_DEADLINE_MS = 25_000;
+
+/** The plan for an observation (pure). */
+export function planFor(observation: Observation, now: Date, random: () => number): Plan {
+  const { owner, children } = observation;
+  if (owner.kind === "VirtualMachinePool") {
+    return planPool({
+      pool: owner.object,
+      vms: children.vms,
+      vmis: children.vmis,
+      revisions: children.revisions,
+      now,
+      random,
+    });
+  }
+  return planReplicaSet({ replicaSet: owner.object, vmis: children.vmis, now });
+}
+
+/** Does acting on this plan write anything (actions or a status change)? */
+export function needsWrites(plan: Plan): boolean {
+  return plan.actions.length > 0 || (plan.status?.changed ?? false) || (plan.status?.events.length ?? 0) > 0;
+}
+
+function leaseName(ref: PoolRef): string {
+  const kind = ref.kind === "VirtualMachinePool" ? "vmpool" : "vmirs";
+  return `vmpool-functions.${kind}.${ref.name}`.slice(0, 253);
+}
+
+function result(
+  ref: PoolRef,
+  outcome: PassResult["outcome"],
+  reason: string,
+  message: string,
+  extra: Partial<PassResult> = {},
+): PassResult {
+  return { ref, outcome, reason, message, actions: [], statusWritten: false, ...extra };
+}
+
+/** Decides from one observation: stand down, skip, converged, dry run — or undefined when writes are needed. */
+function decide(
+  deps: PassDeps,
+  ref: PoolRef,
+  observation: Observation,
+  plan: Plan,
+  options: PassOptions,
+): PassResult | undefined {
+  const standDown = standDownReason(observation.owner.object, deps.manage ?? "all", deps.now());
+  if (standDown) return result(ref, "StoodDown", standDown.reason, standDown.message, { plan });
+  if (plan.skipped) return result(ref, "Skipped", plan.skipped.reason, plan.skipped.message, { plan });
+  if (options.dryRun)
+    return result(ref, "DryRun", "DryRun", `${plan.actions.length} action(s) planned`, { plan });
+  if (!needsWrites(plan)) return result(ref, "Converged", "Converged", "nothing to do", { plan });
+  return undefined;
+}
+
+/** One pass for one pool. Never throws for API trouble: failures come back as outcome Failed with a reason. */
+export async function reconcilePool(
+  deps: PassDeps,
+  ref: PoolRef,
+  options: PassOptions = {},
+): Promise<PassResult> {
+  const deadline = Date.now() + (deps.deadlineMs ?? DEFAULT_DEADLINE_MS);
+  const kube = deps.kube.withDeadline(deadline);
+  try {
+    const observation = await observePool(kube, ref);
+    if (!observation) return result(ref, "NotFound", "NotFound", `${formatRef(ref)} does not exist`);
+    const plan = planFor(observation, deps.now(), deps.random);
+    return (
+      decide(deps, ref, observation, plan, options) ?? (await lockedPass(deps, kube, ref, deadline, options))
+    );
+  } catch (err) {
+    return failure(deps.log, ref, err);
+  }
+}
+
+/** Takes the lease, re-observes and re-plans under it, acts, releases. */
+async function lockedPass(
+  deps: PassDeps,
+  kube: Kube,
+  ref: PoolRef,
+  deadline: number,
+  options: PassOptions,
+): Promise<PassResult> {
+  const ttlSeconds = Math.ceil((deadline - Date.now()) / 1000) + 5;
+  const lease = await kube.acquireLease({
+    namespace: ref.namespace,
+    name: leaseName(ref),
+    holder: deps.holder,
+    ttlSeconds,
+  });
+  if (!lease.acquired) {
+    return result(
+      ref,
+      "LeaseHeld",
+      "LeaseHeld",
+      `another pass (${lease.holder}) holds the lease until ${lease.expiresAt?.toISOString() ?? "?"}`,
+    );
+  }
+  try {
+    const observation = await observePool(kube, ref);
+    if (!observation) return result(ref, "NotFound", "NotFound", `${formatRef(ref)} does not exist`);
+    const plan = planFor(observation, deps.now(), deps.random);
+    const early = decide(deps, ref, observation, plan, options);
+    if (early) return early;
+    const outcome = await act(plan, {
+      kube,
+      log: deps.log,
+      now: deps.now,
+      deadline,
+      concurrency: deps.writeConcurrency ?? 16,
+    });
+    const failed = outcome.results.filter((r) => !r.ok);
+    const logged = {
+      pool: formatRef(ref),
+      actions: outcome.results.length,
+      failed: failed.length,
+      statusWritten: outcome.statusWritten,
+    };
+    if (failed.length > 0 || outcome.syncError) {
+      deps.log.warn({ ...logged, syncError: outcome.syncError }, "pass acted with failures");
+      return result(
+        ref,
+        "Failed",
+        outcome.syncError?.reason ?? failed[0]?.error ?? "WriteFailed",
+        outcome.syncError?.message ?? `${failed.length} write(s) failed`,
+        {
+          actions: outcome.results,
+          statusWritten: outcome.statusWritten,
+          plan,
+        },
+      );
+    }
+    deps.log.info(logged, "pass acted");
+    return result(ref, "Acted", "Acted", `${outcome.results.length} write(s)`, {
+      actions: outcome.results,
+      statusWritten: outcome.statusWritten,
+      plan,
+    });
+  } finally {
+    await lease.release();
+  }
+}
+
+function failure(log: Logger, ref: PoolRef, err: unknown): PassResult {
+  const reason = isKubeError(err) ? err.reason : "Error";
+  const message = err instanceof Error ? err.message : String(err);
+  log.warn({ pool: formatRef(ref), reason, err: message }, "pass failed");
+  return result(ref, "Failed", reason, message);
+}
+
+export interface AllOptions extends PassOptions {
+  readonly namespace?: string;
+  /** Pool passes in flight at once. Default 8. */
+  readonly concurrency?: number;
+}
+
+/**
+ * A reconcile-all pass: one list per kind, a plan per pool from that snapshot, and a locked pass only where the
+ * plan writes. Converged pools cost no request beyond the lists.
+ */
+export async function reconcileAll(deps: PassDeps, options: AllOptions = {}): Promise<PassResult[]> {
+  const deadline = Date.now() + (deps.deadlineMs ?? DEFAULT_DEADLINE_MS);
+  const kube = deps.kube.withDeadline(deadline);
+  const observations = await observeAll(kube, options.namespace);
+  const results: PassResult[] = [];
+  const pending: PoolRef[] = [];
+  for (const observation of observations) {
+    const ref = refOf(observation.owner);
+    const plan = planFor(observation, deps.now(), deps.random);
+    const early = decide(deps, ref, observation, plan, options);
+    if (early) results.push(early);
+    else pending.push(ref);
+  }
+  let next = 0;
+  const worker = async () => {
+    while (next < pending.length) {
+      const ref = pending[next++] as PoolRef;
+      results.push(await reconcilePool(deps, ref, options));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, pending.length) }, worker));
+  return results;
+}
