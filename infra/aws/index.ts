@@ -5,6 +5,7 @@
  */
 export type { ApplyOptions, ApplyResult, FailedTargetEntry } from "./apply";
 export { applyInfra, destroyInfra, formatApplyResult } from "./apply";
+export { publishChatCommand } from "./chat";
 export type { EventBridgeClient, EventBridgeClientOptions } from "./client";
 export { createEventBridgeClient } from "./client";
 export type { InfraConfig, InfraConfigInput } from "./config";

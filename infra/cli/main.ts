@@ -4,12 +4,15 @@
  */
 import { parseArgs } from "node:util";
 import { parseDevFlags, startDev } from "./dev";
+import { runReconcile } from "./reconcile";
 
 const USAGE = `usage: vmpool <command> [flags]
 
 commands:
   dev        start the local cluster, the function server and the scheduler (what npm start runs)
              --api-port N  --port N  --fresh  --in-memory  --data-dir DIR  --fault kind:rate[:verbs[:resources]]  --seed N
+  reconcile  [ns/name | vmirs/ns/name] [--dry-run] [--cluster KUBECONFIG]
+             run one reconcile pass (one pool, or every pool) and print the plan like terraform plan
   help       show this text`;
 
 async function dev(args: string[]): Promise<void> {
@@ -47,6 +50,20 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case "dev":
       return dev(rest);
+    case "reconcile": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: {
+          "dry-run": { type: "boolean" },
+          cluster: { type: "string" },
+          "data-dir": { type: "string" },
+        },
+        allowPositionals: true,
+        strict: true,
+      });
+      process.exitCode = await runReconcile(positionals, values, (line) => console.log(line));
+      return;
+    }
     case undefined:
     case "help":
     case "--help":

@@ -1,9 +1,48 @@
 /**
- * Chat-ops, the pure part: the command grammar and its parser, resolving what users typed against the cluster's
- * pools, verifying Slack and Mattermost requests, the deny-by-default authorization policy, and rendering replies.
- * No I/O: the HTTP routes and the Kubernetes wiring call these.
+ * Chat-ops: the command grammar and its parser, resolving what users typed against the cluster's pools, verifying
+ * Slack and Mattermost requests, the deny-by-default authorization policy, rendering replies (all pure), and the
+ * use case that runs one command (`executeCommand`: authorize, resolve, check limits, change with preconditions,
+ * de-duplicate, audit) through a narrow `ChatopsPort`, with that port's adapter over shared/kube. The HTTP routes
+ * and the Lambda worker in functions/chatops call these.
  */
 
+export {
+  AUDIT_COMPONENT,
+  type AuditedObject,
+  type AuditReason,
+  auditEvent,
+  type ChatSource,
+  describeRequester,
+} from "./audit";
+export {
+  type AutoscaleSpec,
+  type AutoscalerBounds,
+  autoscalerBounds,
+  autoscalerManager,
+  buildAutoscaler,
+  findAutoscaler,
+  hasAutoscaleSpec,
+  summarizeAutoscaler,
+  targetsPool,
+  withAutoscaleSpec,
+} from "./autoscaler";
+export {
+  DELIVERIES_ANNOTATION,
+  DELIVERY_MEMORY_SECONDS,
+  hasDelivery,
+  isDeliveryKey,
+  MAX_REMEMBERED_DELIVERIES,
+  rememberDelivery,
+} from "./dedup";
+export {
+  commandNamespace,
+  type ExecuteContext,
+  type ExecuteOutcome,
+  executeCommand,
+  executeText,
+  preAuthorize,
+  recentEvents,
+} from "./execute";
 export { type FormResult, MAX_CHAT_BODY_BYTES } from "./form";
 export {
   type ChatCommand,
@@ -27,6 +66,9 @@ export {
   verifyMattermostToken,
 } from "./mattermost";
 export { formatPoolId, MAX_REPLICAS, type PoolId, type PoolKind } from "./names";
+export { type ChatJob, chatJobSchema, parseChatJob } from "./job";
+export { type KubePortOptions, kubeChatopsPort } from "./kube-port";
+export { checkAutoscaleCeiling, checkScaleLimits, type LimitCheck } from "./limits";
 export {
   MAX_COMMAND_LENGTH,
   MAX_CPU_PERCENT,
@@ -64,12 +106,22 @@ export {
   type SlackBlock,
   type SlackMessage,
 } from "./render";
+export { type Autoscaler, type ChatopsPort, type NewAutoscaler, type PoolSnapshot, snapshotOf } from "./port";
+export { poolOwnerOf, releasePatch } from "./release";
 export { type ResolveResult, resolvePoolRef, resolveScaleTarget, resolveVmRef } from "./resolve";
+export {
+  allowsHttp,
+  DEFAULT_RESPONSE_URL_ORIGINS,
+  isResponseUrlAllowed,
+  type OriginRule,
+  parseResponseUrlOrigins,
+} from "./response-url";
 export type { VerifyResult } from "./secrets";
 export {
   parseSlackForm,
   SLACK_REPLAY_WINDOW_SECONDS,
   type SlackDelivery,
+  type SlackFormOptions,
   type SlackPayload,
   type SlackRequest,
   type SlackSlashCommand,

@@ -27,14 +27,7 @@ import {
 import { planAutohealing, planScale, planTerminatingCleanup } from "./pool-scale";
 import { isVMReady, planPrune, planUpdate } from "./pool-update";
 import { derivePoolStatus } from "./status";
-import {
-  type ObjectRef,
-  type PlannedEvent,
-  type PoolAction,
-  type PoolPlan,
-  Stage,
-  type SyncError,
-} from "./types";
+import { type ObjectRef, type PoolAction, type PoolPlan, Stage, type SyncError } from "./types";
 
 function ownerRef(input: PoolPlanInput): ObjectRef {
   const { metadata } = input.pool;

@@ -7,6 +7,7 @@
  */
 import { matches, type Selector } from "../labels";
 import type { VirtualMachineInstance, VirtualMachineInstanceReplicaSet } from "../schemas/kubevirt";
+import { assemblePlan, countActions, skippedPlan } from "./assemble";
 import {
   BURST_REPLICAS,
   KUBEVIRT_API_VERSION,
@@ -17,7 +18,7 @@ import {
   STORAGE_API_VERSION_ANNOTATION,
   VMI_KIND,
 } from "./constants";
-import { byStage, createLedger, type Ledger } from "./ledger";
+import { createLedger, type Ledger } from "./ledger";
 import {
   controllerOf,
   controllerRef,
@@ -37,7 +38,6 @@ import {
   type FailureReport,
   type JsonPatchOperation,
   type ObjectRef,
-  type PlannedEvent,
   type ReleaseVMIAction,
   type ReplicaSetAction,
   type ReplicaSetPlan,
@@ -367,17 +367,55 @@ function planScale(
   }
 }
 
-function skippedPlan(rs: VirtualMachineInstanceReplicaSet, reason: string, message: string): ReplicaSetPlan {
+/** The template must carry labels, and the selector must be usable and match them (upstream `execute`). */
+function validateReplicaSet(rs: VirtualMachineInstanceReplicaSet) {
+  const templateLabels = rs.spec.template?.metadata?.labels;
+  if (!templateLabels || Object.keys(templateLabels).length === 0) {
+    return {
+      ok: false as const,
+      skip: { reason: "InvalidSpec", message: "Invalid controller spec: the template has no labels" },
+    };
+  }
+  return validateSelector(rs.spec.selector, templateLabels);
+}
+
+function replicaSetContext(
+  input: ReplicaSetPlanInput,
+  selector: Selector,
+  labelSelector: string,
+): ReplicaSetContext {
+  const rs = input.replicaSet;
   return {
-    kind: REPLICA_SET_KIND,
-    component: REPLICA_SET_COMPONENT,
-    owner: rsRef(rs),
-    actions: [],
-    events: [],
-    skipped: { reason, message },
-    notes: [],
-    summary: { desired: 0, current: 0, ready: 0, creating: 0, deleting: 0 },
+    rs,
+    name: rs.metadata.name,
+    namespace: rs.metadata.namespace ?? "",
+    uid: rs.metadata.uid ?? "",
+    selector,
+    labelSelector,
+    desired: desiredReplicas(rs.spec.replicas),
+    burst: Math.max(0, input.options?.burst ?? BURST_REPLICAS),
+    paused: rs.spec.paused === true,
+    deleting: isDeleting(rs.metadata),
   };
+}
+
+/** Annotation, claiming, then scaling unless deleting or paused; returns the claimed VMIs by kind. */
+function planPass(
+  ctx: ReplicaSetContext,
+  ledger: Ledger<ReplicaSetAction>,
+  vmis: readonly VirtualMachineInstance[],
+): ReplicaSetChildren {
+  const { rs } = ctx;
+  if ((rs.spec.replicas ?? 0) < 0)
+    ledger.note("NegativeReplicas", `spec.replicas ${rs.spec.replicas} treated as 0`);
+  if (rs.metadata.annotations?.[LATEST_API_VERSION_ANNOTATION] !== "v1")
+    planWrite(ctx, ledger, annotateAction(ctx));
+  const children = partitionVMIs(claim(ctx, ledger, vmis));
+  if (ctx.deleting)
+    ledger.note("Deleting", "the replica set is being deleted: garbage collection removes its VMIs");
+  else if (ctx.paused) ledger.note("Paused", "the replica set is paused: no scaling");
+  else planScale(ctx, ledger, children);
+  return children;
 }
 
 /**
@@ -385,75 +423,33 @@ function skippedPlan(rs: VirtualMachineInstanceReplicaSet, reason: string, messa
  * plan; a converged replica set yields no actions and an unchanged status.
  */
 export function planReplicaSet(input: ReplicaSetPlanInput): ReplicaSetPlan {
-  const { replicaSet: rs } = input;
-  const templateLabels = rs.spec.template?.metadata?.labels;
-  if (!templateLabels || Object.keys(templateLabels).length === 0) {
-    return skippedPlan(rs, "InvalidSpec", "Invalid controller spec: the template has no labels");
-  }
-  const validation = validateSelector(rs.spec.selector, templateLabels);
-  if (!validation.ok) return skippedPlan(rs, validation.skip.reason, validation.skip.message);
-  const ctx: ReplicaSetContext = {
-    rs,
-    name: rs.metadata.name,
-    namespace: rs.metadata.namespace ?? "",
-    uid: rs.metadata.uid ?? "",
-    selector: validation.selector,
-    labelSelector: validation.labelSelector,
-    desired: desiredReplicas(rs.spec.replicas),
-    burst: Math.max(0, input.options?.burst ?? BURST_REPLICAS),
-    paused: rs.spec.paused === true,
-    deleting: isDeleting(rs.metadata),
-  };
+  const rs = input.replicaSet;
+  const header = { kind: REPLICA_SET_KIND, component: REPLICA_SET_COMPONENT, owner: rsRef(rs) } as const;
+  const validation = validateReplicaSet(rs);
+  if (!validation.ok) return skippedPlan(header, validation.skip);
+  const ctx = replicaSetContext(input, validation.selector, validation.labelSelector);
   const ledger = createLedger<ReplicaSetAction>(ctx.burst);
-  if ((rs.spec.replicas ?? 0) < 0)
-    ledger.note("NegativeReplicas", `spec.replicas ${rs.spec.replicas} treated as 0`);
-  if (rs.metadata.annotations?.[LATEST_API_VERSION_ANNOTATION] !== "v1")
-    planWrite(ctx, ledger, annotateAction(ctx));
+  const { active, terminating } = planPass(ctx, ledger, input.vmis);
 
-  const children = partitionVMIs(claim(ctx, ledger, input.vmis));
-  if (ctx.deleting)
-    ledger.note("Deleting", "the replica set is being deleted: garbage collection removes its VMIs");
-  else if (ctx.paused) ledger.note("Paused", "the replica set is paused: no scaling");
-  else planScale(ctx, ledger, children);
-
-  const ready = children.active.filter((vmi) =>
-    hasConditionStatus(vmi.status?.conditions, "Ready", "True"),
-  ).length;
-  const status = deriveReplicaSetStatus(
-    rs.status,
-    {
-      replicas: children.active.length,
-      readyReplicas: ready,
-      labelSelector: ctx.labelSelector,
-      paused: ctx.paused,
-    },
-    undefined,
-    input.now,
-  );
-  const actions = byStage(ledger.actions());
-  if (actions.length === 0 && !status.changed && ledger.notes().length === 0) {
-    ledger.note(
-      "Converged",
-      `${children.active.length} of ${ctx.desired} VMIs, ${ready} ready: nothing to do`,
-    );
-  }
-  const events: PlannedEvent[] = [...actions.flatMap((a) => (a.event ? [a.event] : [])), ...status.events];
-  const requeueAfterSeconds = ledger.requeueAfter();
-  return {
-    kind: REPLICA_SET_KIND,
-    component: REPLICA_SET_COMPONENT,
-    owner: rsRef(rs),
-    actions,
-    events,
-    status,
-    notes: ledger.notes(),
-    ...(requeueAfterSeconds !== undefined ? { requeueAfterSeconds } : {}),
+  const ready = active.filter((vmi) => hasConditionStatus(vmi.status?.conditions, "Ready", "True")).length;
+  const facts = {
+    replicas: active.length,
+    readyReplicas: ready,
+    labelSelector: ctx.labelSelector,
+    paused: ctx.paused,
+  };
+  const planned = ledger.actions();
+  return assemblePlan(header, {
+    ledger,
+    status: deriveReplicaSetStatus(rs.status, facts, undefined, input.now),
+    syncError: undefined,
+    converged: `${active.length} of ${ctx.desired} VMIs, ${ready} ready: nothing to do`,
     summary: {
       desired: ctx.desired,
-      current: children.active.length,
+      current: active.length,
       ready,
-      creating: actions.filter((a) => a.kind === "createVMI").length,
-      deleting: children.terminating.length + actions.filter((a) => a.kind === "deleteVMI").length,
+      creating: countActions(planned, "createVMI"),
+      deleting: terminating.length + countActions(planned, "deleteVMI"),
     },
-  };
+  });
 }

@@ -88,7 +88,9 @@ function latestDatapoint(reasonData: string | undefined): number | undefined {
   if (!parsed.success)
     throw invalidPayload("detail.state.reasonData.recentDatapoints", "must be a list of numbers");
   const points = parsed.data.recentDatapoints ?? [];
-  points.forEach((point, index) => checkValue(point, `detail.state.reasonData.recentDatapoints.${index}`));
+  for (const [index, point] of points.entries()) {
+    checkValue(point, `detail.state.reasonData.recentDatapoints.${index}`);
+  }
   return points.at(-1);
 }
 

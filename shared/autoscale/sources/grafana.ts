@@ -33,7 +33,7 @@ export const GrafanaPayloadSchema = z.looseObject({
 export type GrafanaPayload = z.infer<typeof GrafanaPayloadSchema>;
 type GrafanaAlert = z.infer<typeof GrafanaAlertSchema>;
 
-function valueOf(alert: GrafanaAlert, index: number, annotation: string, refId: string | undefined) {
+function alertValue(alert: GrafanaAlert, index: number, annotation: string, refId: string | undefined) {
   const text = alert.annotations[annotation];
   if (text !== undefined) return { text, field: `alerts.${index}.annotations.${annotation}` };
   if (refId === undefined || alert.values?.[refId] === undefined) return undefined;
@@ -61,7 +61,7 @@ export const grafanaSource: SignalSource = {
         alert,
         index,
         context.mapping,
-        valueOf(alert, index, valueAnnotation, grafanaValueRefId),
+        alertValue(alert, index, valueAnnotation, grafanaValueRefId),
       ),
     );
   },
