@@ -27,6 +27,7 @@ export function autoscaleDeps(runtime: Runtime, config: AutoscaleConfig): Autosc
     log: runtime.log.child({ function: "autoscale" }),
     now: runtime.now,
     requestReconcile: (ref, reason) => runtime.requestReconcile(ref, reason),
+    random: runtime.random,
     options: {
       dedupeSeconds: config.dedupeSeconds,
       foreignWindowSeconds: config.foreignWindowSeconds,

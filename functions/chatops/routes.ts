@@ -16,8 +16,8 @@ import {
   type ChatResult,
   type ChatSource,
   type ChatSubject,
-  HELP_TEXT,
   commandHelp,
+  HELP_TEXT,
   isResponseUrlAllowed,
   MAX_CHAT_BODY_BYTES,
   parseCommand,
@@ -77,7 +77,9 @@ export function createChatops(runtime: Runtime, options: ChatopsOptions = {}): C
   const dispatch = async (job: ChatJob): Promise<void> => {
     if (options.publish) return options.publish(job);
     if (inFlight.size >= MAX_IN_FLIGHT) {
-      throw new ReasonedError("Busy", `${MAX_IN_FLIGHT} chat commands are already running`, { retryable: true });
+      throw new ReasonedError("Busy", `${MAX_IN_FLIGHT} chat commands are already running`, {
+        retryable: true,
+      });
     }
     // Start after this request's answer is on its way: the worker's first await is a cluster read anyway.
     const running: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
@@ -129,7 +131,8 @@ export function createChatops(runtime: Runtime, options: ChatopsOptions = {}): C
   // Stops reading a streamed body at the limit; `readBody` also checks what a buffered event body holds.
   const limit = bodyLimit({
     maxSize: MAX_CHAT_BODY_BYTES,
-    onError: (c) => c.json(errorBody("PayloadTooLarge", `body larger than ${MAX_CHAT_BODY_BYTES} bytes`), 413),
+    onError: (c) =>
+      c.json(errorBody("PayloadTooLarge", `body larger than ${MAX_CHAT_BODY_BYTES} bytes`), 413),
   });
   routes.post("/hooks/slack", limit, (c) => slackHook(c, runtime, settings, log, accept));
   routes.post("/hooks/mattermost", limit, (c) => mattermostHook(c, runtime, settings, log, accept));
@@ -198,14 +201,18 @@ async function mattermostHook(
   accept: Accept,
 ): Promise<Response> {
   const expected = runtime.secrets.mattermostToken;
-  if (!expected) return c.json(errorBody("NotConfigured", "Mattermost is not configured on this server"), 503);
+  if (!expected)
+    return c.json(errorBody("NotConfigured", "Mattermost is not configured on this server"), 503);
   const raw = decodeUtf8(await readBody(c));
   const verified = verifyMattermostToken(
     { formToken: new URLSearchParams(raw).get("token"), authorizationHeader: c.req.header("authorization") },
     expected,
   );
   if (!verified.ok) {
-    log.warn({ reason: verified.reason, path: c.req.path }, `rejected a Mattermost request: ${verified.message}`);
+    log.warn(
+      { reason: verified.reason, path: c.req.path },
+      `rejected a Mattermost request: ${verified.message}`,
+    );
     return c.json(errorBody(verified.reason, verified.message), verified.status);
   }
   const form = parseMattermostForm(raw);
@@ -258,7 +265,10 @@ function checkResponseUrl(
   log: Logger,
 ): { error: { reason: string; message: string } } | undefined {
   if (isResponseUrlAllowed(url, settings.responseUrlOrigins)) return undefined;
-  log.warn({ reason: "ResponseUrlNotAllowed" }, "refused a command whose response_url is not an allowed origin");
+  log.warn(
+    { reason: "ResponseUrlNotAllowed" },
+    "refused a command whose response_url is not an allowed origin",
+  );
   return errorBody("ResponseUrlNotAllowed", "response_url is not an allowed origin");
 }
 
@@ -272,7 +282,9 @@ async function readBody(c: Context): Promise<Uint8Array> {
 }
 
 function tooLarge(): ReasonedError {
-  return new ReasonedError("PayloadTooLarge", `body larger than ${MAX_CHAT_BODY_BYTES} bytes`, { status: 413 });
+  return new ReasonedError("PayloadTooLarge", `body larger than ${MAX_CHAT_BODY_BYTES} bytes`, {
+    status: 413,
+  });
 }
 
 /** Form bodies are ASCII; bytes that are not UTF-8 at all are a malformed request, not text to guess at. */

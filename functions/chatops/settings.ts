@@ -57,14 +57,20 @@ export function chatopsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ch
  * throws `InvalidPolicy`, so a broken security document stops the start instead of silently denying or allowing);
  * else in dev mode the allow-everyone policy, with a warning; else none, which refuses every command.
  */
-export function loadChatopsPolicy(runtime: Pick<Runtime, "settings" | "devMode">, log: Logger): Policy | null {
+export function loadChatopsPolicy(
+  runtime: Pick<Runtime, "settings" | "devMode">,
+  log: Logger,
+): Policy | null {
   const file = runtime.settings.VMPOOL_CHATOPS_POLICY_FILE;
   if (file !== undefined) {
     let text: string;
     try {
       text = readFileSync(file, "utf8");
     } catch (cause) {
-      throw new ReasonedError("InvalidPolicy", `${file}: cannot read the chat-ops policy`, { status: 500, cause });
+      throw new ReasonedError("InvalidPolicy", `${file}: cannot read the chat-ops policy`, {
+        status: 500,
+        cause,
+      });
     }
     const policy = loadPolicy(text, file);
     log.info({ file, rules: policy.rules.length }, "chat-ops policy loaded");

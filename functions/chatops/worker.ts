@@ -37,7 +37,11 @@ export interface ChatopsWorker {
 export function createChatopsWorker(runtime: Runtime, deps: WorkerDeps): ChatopsWorker {
   return {
     async run(job) {
-      const log = deps.log.child({ source: job.source, userId: job.subject.userId, deliveryKey: job.deliveryKey });
+      const log = deps.log.child({
+        source: job.source,
+        userId: job.subject.userId,
+        deliveryKey: job.deliveryKey,
+      });
       let outcome: ExecuteOutcome;
       try {
         const deadline = runtime.now().getTime() + runtime.settings.VMPOOL_PASS_DEADLINE_MS;
@@ -77,7 +81,10 @@ export function createChatopsWorker(runtime: Runtime, deps: WorkerDeps): Chatops
 /** POST the rendered result to the job's response_url; failures are logged (the user sees nothing more). */
 async function postResult(job: ChatJob, result: ChatResult, deps: WorkerDeps, log: Logger): Promise<void> {
   if (!isResponseUrlAllowed(job.responseUrl, deps.responseUrlOrigins)) {
-    log.warn({ reason: "ResponseUrlNotAllowed" }, "not posting the result: response_url is not an allowed origin");
+    log.warn(
+      { reason: "ResponseUrlNotAllowed" },
+      "not posting the result: response_url is not an allowed origin",
+    );
     return;
   }
   const message = job.source === "slack" ? renderResult(result) : renderMattermostResult(result);

@@ -16,7 +16,11 @@ export async function publishChatCommand(
   busName: string,
   detail: Readonly<Record<string, unknown>>,
 ): Promise<string> {
-  let entry: { EventId?: string | undefined; ErrorCode?: string | undefined; ErrorMessage?: string | undefined };
+  let entry: {
+    EventId?: string | undefined;
+    ErrorCode?: string | undefined;
+    ErrorMessage?: string | undefined;
+  };
   try {
     const response = await client.send(
       new PutEventsCommand({

@@ -61,6 +61,12 @@ export class GarbageCollector {
   private onChange(event: ChangeEvent): void {
     const obj = event.entry.obj;
     if (event.type === "DELETED") {
+      // A foreground-deleting owner waits for its dependents: look at it again now that one is gone.
+      for (const owner of obj.metadata.ownerReferences ?? []) {
+        const where = this.live.get(owner.uid);
+        const ownerObj = where ? this.store.get(where.resource, where.namespace, where.name)?.obj : undefined;
+        if (ownerObj?.metadata.deletionTimestamp) this.pendingOwners.add(owner.uid);
+      }
       this.unindex(event.previous?.obj ?? obj);
       this.live.delete(obj.metadata.uid);
       if (this.dependents.has(obj.metadata.uid)) this.pendingOwners.add(obj.metadata.uid);

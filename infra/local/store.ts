@@ -238,7 +238,8 @@ export class Store {
 
   private emit(event: ChangeEvent): void {
     this.history.push(event);
-    if (this.history.length > HISTORY_LIMIT) {
+    // Trim in chunks (a tenth of the limit at a time) so a full history costs one splice per 10,000 writes.
+    if (this.history.length > HISTORY_LIMIT + HISTORY_LIMIT / 10) {
       const dropped = this.history.splice(0, this.history.length - HISTORY_LIMIT);
       const last = dropped[dropped.length - 1];
       if (last) this.historyStart = last.rv;

@@ -9,10 +9,10 @@ import { z } from "zod";
 
 /** Annotation on the HPA holding the ledger. */
 export const DELIVERIES_ANNOTATION = "vmpool-functions.io/autoscale-deliveries";
-/** Most keys kept per HPA (about 30 bytes each encoded). */
+/** Most keys kept per HPA (about 32 bytes each encoded: a 96-bit hash and a time in seconds). */
 export const MAX_DELIVERY_KEYS = 100;
 
-/** One remembered delivery: the hashed key and when it was acted on (epoch ms). */
+/** One remembered delivery: the hashed key and when it was acted on (epoch ms; stored in whole seconds). */
 export interface LedgerEntry {
   readonly key: string;
   readonly at: number;
@@ -22,7 +22,7 @@ export type Ledger = readonly LedgerEntry[];
 
 /** The fixed-size form of a delivery key stored in the ledger. */
 export function hashDeliveryKey(key: string): string {
-  return createHash("sha256").update(key).digest("base64url").slice(0, 22);
+  return createHash("sha256").update(key).digest("base64url").slice(0, 16);
 }
 
 const EncodedSchema = z.object({
@@ -44,12 +44,12 @@ export function decodeLedger(text: string | undefined, now: number, ttlMs: numbe
   }
   const parsed = EncodedSchema.safeParse(raw);
   if (!parsed.success) return [];
-  return parsed.data.k.map(([key, at]) => ({ key, at })).filter((entry) => now - entry.at < ttlMs);
+  return parsed.data.k.map(([key, at]) => ({ key, at: at * 1000 })).filter((entry) => now - entry.at < ttlMs);
 }
 
 /** Serializes a ledger for the annotation. */
 export function encodeLedger(ledger: Ledger): string {
-  return JSON.stringify({ v: 1, k: ledger.map((entry) => [entry.key, entry.at]) });
+  return JSON.stringify({ v: 1, k: ledger.map((entry) => [entry.key, Math.floor(entry.at / 1000)]) });
 }
 
 /** True when the delivery key (unhashed) is in the ledger. */

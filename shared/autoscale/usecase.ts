@@ -50,7 +50,7 @@ export interface AutoscaleOptions {
   readonly concurrency?: number;
   /** Per-delivery time budget in ms. Default 25 s. */
   readonly deadlineMs?: number;
-  /** Decide-and-persist attempts per pool before giving up on conflicts. Default 5. */
+  /** Decide-and-persist attempts per pool before giving up on conflicts. Default 8. */
   readonly maxAttempts?: number;
 }
 
@@ -60,6 +60,8 @@ export interface AutoscaleDeps {
   readonly now: () => Date;
   /** Resolves once the reconcile ran (Node) or was queued (Lambda). */
   requestReconcile(ref: PoolRef, reason: string): Promise<void>;
+  /** Jitter for the pause after a conflict (default Math.random). */
+  readonly random?: () => number;
   readonly options?: AutoscaleOptions;
 }
 
@@ -118,7 +120,7 @@ export async function autoscale(deps: AutoscaleDeps, signals: readonly Signal[])
     windowMs: (options.foreignWindowSeconds ?? 600) * 1000,
     ceiling: options.maxReplicas ?? 1000,
     fieldManager: options.fieldManager ?? DEFAULT_FIELD_MANAGER,
-    maxAttempts: options.maxAttempts ?? 5,
+    maxAttempts: options.maxAttempts ?? 8,
   };
   const groups = groupByPool(signals);
   const perPool = await mapBounded(groups, options.concurrency ?? 8, (group) =>
@@ -285,7 +287,11 @@ async function decideAndAct(
       rememberDeliveries(ledger, keys, now.getTime()),
     );
     if (persisted === "Conflict") {
-      if (attempt < settings.maxAttempts) continue;
+      if (attempt < settings.maxAttempts) {
+        // Concurrent deciders for one pool all conflict on the same version: spread their retries out.
+        await pause(Math.min(200, 5 * 2 ** attempt) * (deps.random ?? Math.random)());
+        continue;
+      }
       throw new ReasonedError("Conflict", `${hpaName} kept changing under us (${attempt} attempts)`, {
         retryable: true,
         status: 503,
@@ -336,6 +342,10 @@ async function decideAndAct(
     );
     return [...repeats, ...resultsFor(fresh, result)];
   }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Writes history and ledger to the HPA's annotations with its resourceVersion as precondition. */

@@ -6,8 +6,8 @@
  * Source: reference/scaling-triggers.md §1.9; test/fixtures/protobuf (bodies captured from kubectl 1.33).
  */
 import type { HpaMetricSpec } from "../schemas";
-import type { AutoscalerSummary } from "./render";
 import type { Autoscaler, NewAutoscaler, PoolSnapshot } from "./port";
+import type { AutoscalerSummary } from "./render";
 
 /** What `autoscale <pool> --min --max --cpu-percent` asks for. */
 export interface AutoscaleSpec {
@@ -60,7 +60,8 @@ export function autoscalerBounds(hpa: Autoscaler): AutoscalerBounds {
  * not edit or delete such an HPA: its owner would put it back.
  */
 export function autoscalerManager(hpa: Autoscaler): string | undefined {
-  const owner = (hpa.metadata.ownerReferences ?? []).find((ref) => ref.controller) ?? hpa.metadata.ownerReferences?.[0];
+  const owner =
+    (hpa.metadata.ownerReferences ?? []).find((ref) => ref.controller) ?? hpa.metadata.ownerReferences?.[0];
   return owner ? `${owner.kind} ${owner.name}` : undefined;
 }
 
@@ -141,7 +142,9 @@ export function summarizeAutoscaler(hpa: Autoscaler): AutoscalerSummary {
 function currentCpu(metrics: ReadonlyArray<Record<string, unknown>> | null | undefined): number | undefined {
   for (const metric of metrics ?? []) {
     if (metric.type !== "Resource") continue;
-    const resource = metric.resource as { name?: unknown; current?: { averageUtilization?: unknown } } | undefined;
+    const resource = metric.resource as
+      | { name?: unknown; current?: { averageUtilization?: unknown } }
+      | undefined;
     const value = resource?.current?.averageUtilization;
     if (resource?.name === "cpu" && typeof value === "number") return value;
   }

@@ -52,7 +52,9 @@ export function hasDelivery(value: string | undefined, key: string): boolean {
 export function rememberDelivery(value: string | undefined, key: string, now: Date): string {
   if (!isDeliveryKey(key)) throw new RangeError(`not a delivery key: ${JSON.stringify(key)}`);
   const seconds = Math.floor(now.getTime() / 1000);
-  const kept = parseDeliveries(value).filter((d) => d.key !== key && seconds - d.at <= DELIVERY_MEMORY_SECONDS);
+  const kept = parseDeliveries(value).filter(
+    (d) => d.key !== key && seconds - d.at <= DELIVERY_MEMORY_SECONDS,
+  );
   const all = [...kept, { key, at: seconds }].slice(-MAX_REMEMBERED_DELIVERIES);
   return all.map((d) => `${d.key}@${d.at}`).join(" ");
 }

@@ -8,7 +8,13 @@
 import { hasReason, ReasonedError } from "../errors";
 import type { MergePatch } from "../kube";
 import type { Logger } from "../log";
-import { type AuditedObject, type AuditReason, auditEvent, type ChatSource, describeRequester } from "./audit";
+import {
+  type AuditedObject,
+  type AuditReason,
+  auditEvent,
+  type ChatSource,
+  describeRequester,
+} from "./audit";
 import {
   type AutoscaleSpec,
   autoscalerBounds,
@@ -65,7 +71,9 @@ const MAX_STATUS_EVENTS = 10;
 
 const POOL_KINDS: readonly PoolKind[] = ["VirtualMachinePool", "VirtualMachineInstanceReplicaSet"];
 
-type Step<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly outcome: ExecuteOutcome };
+type Step<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly outcome: ExecuteOutcome };
 
 const done = (result: ChatResult): ExecuteOutcome => ({ result });
 
@@ -130,7 +138,9 @@ export function preAuthorize(
         ? command.maxReplicas
         : undefined;
   const decision = authorize(policy, subject, verb, namespace, replicas === undefined ? {} : { replicas });
-  return decision.allowed ? undefined : { kind: "refused", reason: decision.reason, message: decision.message };
+  return decision.allowed
+    ? undefined
+    : { kind: "refused", reason: decision.reason, message: decision.message };
 }
 
 function run(command: ChatCommand, ctx: ExecuteContext): Promise<ExecuteOutcome> {
@@ -256,7 +266,8 @@ async function scale(
     if (replicas === pool.desired) return { done: done(result) };
     return {
       patch: { spec: { replicas } },
-      after: () => changed(ctx, pool, "ChatOpsScale", `Scaled from ${pool.desired} to ${replicas} replicas`, result),
+      after: () =>
+        changed(ctx, pool, "ChatOpsScale", `Scaled from ${pool.desired} to ${replicas} replicas`, result),
     };
   });
 }
@@ -264,7 +275,8 @@ async function scale(
 async function setPaused(ctx: ExecuteContext, found: PoolSnapshot, paused: boolean): Promise<ExecuteOutcome> {
   const kind = paused ? "paused" : "resumed";
   return conditionally(ctx, found, async (pool) => {
-    if (pool.paused === paused) return { done: done({ kind, pool: pool.id, by: actor(ctx), unchanged: true }) };
+    if (pool.paused === paused)
+      return { done: done({ kind, pool: pool.id, by: actor(ctx), unchanged: true }) };
     return {
       patch: { spec: { paused } },
       after: () =>
@@ -361,7 +373,10 @@ async function foreignAutoscaler(
   return { ok: true, value: existing };
 }
 
-async function release(ctx: ExecuteContext, ref: { namespace: string; name: string }): Promise<ExecuteOutcome> {
+async function release(
+  ctx: ExecuteContext,
+  ref: { namespace: string; name: string },
+): Promise<ExecuteOutcome> {
   const command: ChatCommand = { name: "release", vm: ref };
   let vm = await ctx.port.getVm(ref.namespace, ref.name);
   const owner = vm && poolOwnerOf(vm);
@@ -480,7 +495,9 @@ function guard(ctx: ExecuteContext, pool: PoolSnapshot): Record<string, unknown>
 }
 
 function isDuplicate(ctx: ExecuteContext, pool: PoolSnapshot): boolean {
-  return ctx.deliveryKey !== undefined && hasDelivery(pool.annotations[DELIVERIES_ANNOTATION], ctx.deliveryKey);
+  return (
+    ctx.deliveryKey !== undefined && hasDelivery(pool.annotations[DELIVERIES_ANNOTATION], ctx.deliveryKey)
+  );
 }
 
 function duplicate(ctx: ExecuteContext, pool: PoolSnapshot): ExecuteOutcome {

@@ -15,8 +15,8 @@ export {
   describeRequester,
 } from "./audit";
 export {
-  type AutoscaleSpec,
   type AutoscalerBounds,
+  type AutoscaleSpec,
   autoscalerBounds,
   autoscalerManager,
   buildAutoscaler,
@@ -59,6 +59,9 @@ export {
   USAGE,
   type VmRef,
 } from "./grammar";
+export { type ChatJob, chatJobSchema, parseChatJob } from "./job";
+export { type KubePortOptions, kubeChatopsPort } from "./kube-port";
+export { checkAutoscaleCeiling, checkScaleLimits, type LimitCheck } from "./limits";
 export {
   type MattermostCredentials,
   type MattermostSlashCommand,
@@ -66,9 +69,6 @@ export {
   verifyMattermostToken,
 } from "./mattermost";
 export { formatPoolId, MAX_REPLICAS, type PoolId, type PoolKind } from "./names";
-export { type ChatJob, chatJobSchema, parseChatJob } from "./job";
-export { type KubePortOptions, kubeChatopsPort } from "./kube-port";
-export { checkAutoscaleCeiling, checkScaleLimits, type LimitCheck } from "./limits";
 export {
   MAX_COMMAND_LENGTH,
   MAX_CPU_PERCENT,
@@ -92,6 +92,8 @@ export {
   type Verb,
   verbForCommand,
 } from "./policy";
+export { type Autoscaler, type ChatopsPort, type NewAutoscaler, type PoolSnapshot, snapshotOf } from "./port";
+export { poolOwnerOf, releasePatch } from "./release";
 export {
   type Actor,
   type AutoscalerSummary,
@@ -106,8 +108,6 @@ export {
   type SlackBlock,
   type SlackMessage,
 } from "./render";
-export { type Autoscaler, type ChatopsPort, type NewAutoscaler, type PoolSnapshot, snapshotOf } from "./port";
-export { poolOwnerOf, releasePatch } from "./release";
 export { type ResolveResult, resolvePoolRef, resolveScaleTarget, resolveVmRef } from "./resolve";
 export {
   allowsHttp,

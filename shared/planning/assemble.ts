@@ -37,6 +37,7 @@ export function countActions(actions: readonly Action[], kind: Action["kind"]): 
   return count;
 }
 
+/** The plan of a pass that ran: stage-ordered actions, their events, status, notes and summary. */
 export function assemblePlan<A extends Action>(header: PlanHeader, parts: PlanParts<A>): Plan<A> {
   const { ledger, status, syncError } = parts;
   const actions = byStage(ledger.actions());

@@ -12,9 +12,10 @@ export {
   REPLICA_SET_COMPONENT,
 } from "./constants";
 export { planPool } from "./pool";
-export type { PlanOptions, PoolPlanInput } from "./pool-context";
+export type { PoolPlanInput } from "./pool-context";
 export { type RandomSource, seededRandom } from "./random";
 export { planReplicaSet, type ReplicaSetPlanInput } from "./replicaset";
+export type { PlanOptions } from "./spec";
 export { statusAfterFailure } from "./status";
 export {
   type Action,

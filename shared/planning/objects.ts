@@ -23,10 +23,12 @@ export function isDeleting(meta: ObjectMeta): boolean {
   return meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null;
 }
 
+/** True when the object carries `finalizer`. */
 export function hasFinalizer(meta: ObjectMeta, finalizer: string): boolean {
   return meta.finalizers?.includes(finalizer) ?? false;
 }
 
+/** The object's labels, `{}` when it has none. */
 export function labelsOf(meta: ObjectMeta | undefined): Record<string, string> {
   return meta?.labels ?? {};
 }
@@ -41,6 +43,7 @@ export function findCondition(
   return undefined;
 }
 
+/** True when the condition of `type` exists with `status` ("True", "False", "Unknown"). */
 export function hasConditionStatus(
   conditions: readonly Condition[] | null | undefined,
   type: string,

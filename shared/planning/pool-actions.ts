@@ -22,6 +22,7 @@ import {
   VM_KIND,
   VMI_KIND,
 } from "./constants";
+import { replaceList, testUid } from "./patches";
 import type { PoolContext } from "./pool-context";
 import {
   type AddPoolFinalizerAction,
@@ -90,34 +91,11 @@ function deletePreconditions(uid: string | undefined) {
   return { verb: "delete" as const, preconditions: { uid: uid ?? "" } };
 }
 
-/** `test` on the UID, so a patch never lands on a recreated object of the same name. */
-function testUid(uid: string | undefined): JsonPatchOperation[] {
-  return uid ? [{ op: "test", path: "/metadata/uid", value: uid }] : [];
-}
-
-/** Replace a list only if it is still what we saw; add it when absent (guarded by the resourceVersion). */
-function replaceList(
-  path: string,
-  current: readonly unknown[] | null | undefined,
-  next: readonly unknown[],
-  resourceVersion: string | undefined,
-): JsonPatchOperation[] {
-  if (current === undefined || current === null) {
-    const guard: JsonPatchOperation[] = resourceVersion
-      ? [{ op: "test", path: "/metadata/resourceVersion", value: resourceVersion }]
-      : [];
-    return [...guard, { op: "add", path, value: next }];
-  }
-  return [
-    { op: "test", path, value: current },
-    { op: "replace", path, value: next },
-  ];
-}
-
 function withoutPoolFinalizer(finalizers: readonly string[] | null | undefined): string[] {
   return (finalizers ?? []).filter((finalizer) => finalizer !== POOL_FINALIZER);
 }
 
+/** Creates a pool VM (`scaleOut`); a 409 means another pass already created that name. */
 export function createVMAction(
   ctx: PoolContext,
   vm: VirtualMachine,
@@ -146,6 +124,7 @@ export function createVMAction(
       sync: PoolSync.scaleOut,
     },
     ignoreNotFound: false,
+    ignoreAlreadyExists: true,
   };
 }
 
@@ -395,6 +374,7 @@ export function releaseVolumeAction(
   };
 }
 
+/** Creates the `<pool>-<generation>` revision that new or updated VMs will name. */
 export function createRevisionAction(
   ctx: PoolContext,
   revision: ControllerRevision,
@@ -413,9 +393,11 @@ export function createRevisionAction(
     reason: `record the pool template at generation ${revision.revision} before VMs refer to it`,
     onFailure: { sync },
     ignoreNotFound: false,
+    ignoreAlreadyExists: true,
   };
 }
 
+/** Prunes one of the pool's revisions that nothing uses any more. */
 export function deleteRevisionAction(ctx: PoolContext, revision: ControllerRevision): DeleteRevisionAction {
   return {
     kind: "deleteRevision",
@@ -460,6 +442,7 @@ export function addPoolFinalizerAction(pool: VirtualMachinePool): AddPoolFinaliz
   };
 }
 
+/** Lets a deleting pool go once its VMs no longer carry the pool finalizer. */
 export function removePoolFinalizerAction(pool: VirtualMachinePool): RemovePoolFinalizerAction {
   const finalizers = pool.metadata.finalizers ?? [];
   return {

@@ -3,27 +3,18 @@
  * children indexed by name once (so a 10,000-VM pool plans in linear time), and the split of the namespace's VMs
  * into members (owned and matching, deleting ones included), detached (owned, no longer matching) and the rest.
  */
-import { canonicalString, isEmptySpec, matches, type Selector } from "../labels";
+import { matches, type Selector } from "../labels";
 import type {
   ControllerRevision,
-  LabelSelector,
   ObjectWithMeta,
   VirtualMachine,
   VirtualMachineInstance,
   VirtualMachinePool,
 } from "../schemas/kubevirt";
-import { BURST_REPLICAS } from "./constants";
 import { isControlledBy, isDeleting, labelsOf } from "./objects";
 import { revisionName } from "./pool-naming";
 import type { RandomSource } from "./random";
-import { compileLabelSelector } from "./selection";
-import type { Note } from "./types";
-
-/** Tunables of a pass. */
-export interface PlanOptions {
-  /** Most writes one pass may plan; KubeVirt's burst (250) by default. */
-  readonly burst?: number;
-}
+import { burstOf, desiredReplicas, type PlanOptions } from "./spec";
 
 /** Everything a pool pass observes. */
 export interface PoolPlanInput {
@@ -70,47 +61,13 @@ export interface PoolContext {
   readonly pvcs: ReadonlyMap<string, ObjectWithMeta> | undefined;
 }
 
-export type PoolValidation =
-  | { readonly ok: true; readonly selector: Selector; readonly labelSelector: string }
-  | { readonly ok: false; readonly skip: Note };
-
-/**
- * The checks upstream makes before anything else (`execute`): a parsable, non-empty selector that matches the
- * template labels. Failing ones end the pass with a log line only: no writes, no status, no events.
- */
-export function validateSelector(
-  selector: LabelSelector | null | undefined,
-  templateLabels: Record<string, string> | null | undefined,
-): PoolValidation {
-  if (isEmptySpec(selector as Parameters<typeof isEmptySpec>[0])) {
-    return {
-      ok: false,
-      skip: { reason: "EmptySelector", message: "selector is empty: refusing to select every object" },
-    };
-  }
-  const compiled = compileLabelSelector(selector);
-  if (!compiled.ok) return { ok: false, skip: { reason: "InvalidSelector", message: compiled.error } };
-  if (!matches(compiled.selector, templateLabels ?? undefined)) {
-    return {
-      ok: false,
-      skip: { reason: "SelectorMismatch", message: "selector does not match template labels" },
-    };
-  }
-  const labelSelector = canonicalString(selector as Parameters<typeof canonicalString>[0]);
-  return { ok: true, selector: compiled.selector, labelSelector };
-}
-
-/** `spec.replicas`, nil meaning 1 (`calcDiff`), never below 0. */
-export function desiredReplicas(replicas: number | null | undefined): number {
-  return Math.max(0, replicas ?? 1);
-}
-
 function indexByName<T extends ObjectWithMeta>(items: readonly T[] | undefined): Map<string, T> {
   const index = new Map<string, T>();
   for (const item of items ?? []) index.set(item.metadata.name, item);
   return index;
 }
 
+/** Indexes one observation for planning; the expensive indexes are built on first use. */
 export function buildPoolContext(
   input: PoolPlanInput,
   selector: Selector,
@@ -127,7 +84,7 @@ export function buildPoolContext(
     selector,
     labelSelector,
     desired: desiredReplicas(pool.spec.replicas),
-    burst: Math.max(0, input.options?.burst ?? BURST_REPLICAS),
+    burst: burstOf(input.options),
     revision: revisionName(pool),
     now: input.now,
     random: input.random,

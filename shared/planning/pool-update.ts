@@ -31,11 +31,12 @@ import {
   restartVMAction,
   updateVMSpecAction,
 } from "./pool-actions";
-import { desiredReplicas, type PoolContext, vmiOf } from "./pool-context";
+import { type PoolContext, vmiOf } from "./pool-context";
 import { buildRevision, buildUpdatedVM } from "./pool-naming";
 import type { StepResult } from "./pool-scale";
 import { filterBySelectors, ordinalOf, resolveSortPolicy, sortVMs } from "./selection";
 import { semanticEqual } from "./semantic";
+import { desiredReplicas } from "./spec";
 import { type PoolAction, Stage } from "./types";
 
 interface RevisionTemplate {
@@ -71,6 +72,7 @@ export interface RevisionReader {
   compare(vmRev: string, vmiRev: string): Exclude<VMIUpdate, "none">;
 }
 
+/** A {@link RevisionReader} over the revisions this pass observed. */
 export function revisionReader(ctx: PoolContext): RevisionReader {
   const matches = new Map<string, boolean>();
   const pairs = new Map<string, Exclude<VMIUpdate, "none">>();
@@ -178,6 +180,7 @@ export function isVMIAvailable(vmi: VirtualMachineInstance | undefined): boolean
   );
 }
 
+/** The VM's Ready condition is True (`filterReadyVMs`): what `readyReplicas` counts. */
 export function isVMReady(vm: VirtualMachine): boolean {
   return hasConditionStatus(vm.status?.conditions, "Ready", "True");
 }
@@ -263,18 +266,23 @@ interface PendingVMIUpdate {
   readonly decision: VMIDecision;
 }
 
-/** One look at every up-to-date VM's VMI: what needs doing, and how many VMIs are unavailable right now. */
+/** One look at every up-to-date VM's VMI: what needs doing (the VMIs looked at are remembered). */
 function scanVMIs(ctx: PoolContext, upToDate: readonly VirtualMachine[], revisions: RevisionReader) {
   const pending = new Map<VirtualMachine, PendingVMIUpdate>();
-  let unavailable = 0;
   for (const vm of upToDate) {
     const vmi = vmiOf(ctx, vm);
-    if (!isVMIAvailable(vmi)) unavailable++;
     if (!vmi || isDeleting(vmi.metadata)) continue;
     const decision = classifyVMI(vm, vmi, revisions);
     if (decision.update !== "none") pending.set(vm, { vmi, decision });
   }
-  return { pending, unavailable };
+  return pending;
+}
+
+/** VMIs of `vms` that are missing, deleting, not Running or not Ready (`getUnavailableVMICount`). */
+function countUnavailable(ctx: PoolContext, vms: readonly VirtualMachine[]): number {
+  let unavailable = 0;
+  for (const vm of vms) if (!isVMIAvailable(vmiOf(ctx, vm))) unavailable++;
+  return unavailable;
 }
 
 /**
@@ -288,7 +296,7 @@ function planVMIUpdates(
   upToDate: readonly VirtualMachine[],
   revisions: RevisionReader,
 ): StepResult {
-  const { pending, unavailable } = scanVMIs(ctx, upToDate, revisions);
+  const pending = scanVMIs(ctx, upToDate, revisions);
   for (const [vm, { vmi, decision }] of pending) {
     if (isVMReady(vm)) continue;
     if (!tryAct(ctx, ledger, actionsFor(ctx, vm, vmi, decision))) return { stable: true };
@@ -305,6 +313,8 @@ function planVMIUpdates(
     };
   }
   if (pending.size === 0) return { stable: true };
+  // Counted before this pass's unhealthy-first actions, like upstream (their VMIs were unavailable already).
+  const unavailable = countUnavailable(ctx, upToDate);
   const proactive = ctx.pool.spec.updateStrategy?.proactive;
   const candidates = [...pending.keys()];
   // Sorting only the VMs with work keeps their relative order (and a shuffle stays uniform).

@@ -22,10 +22,10 @@ import {
   type PoolContext,
   type PoolMembership,
   type PoolPlanInput,
-  validateSelector,
 } from "./pool-context";
 import { planAutohealing, planScale, planTerminatingCleanup } from "./pool-scale";
 import { isVMReady, planPrune, planUpdate } from "./pool-update";
+import { validateSelector } from "./spec";
 import { derivePoolStatus } from "./status";
 import { type ObjectRef, type PoolAction, type PoolPlan, Stage, type SyncError } from "./types";
 

@@ -9,7 +9,6 @@ import { matches, type Selector } from "../labels";
 import type { VirtualMachineInstance, VirtualMachineInstanceReplicaSet } from "../schemas/kubevirt";
 import { assemblePlan, countActions, skippedPlan } from "./assemble";
 import {
-  BURST_REPLICAS,
   KUBEVIRT_API_VERSION,
   LATEST_API_VERSION_ANNOTATION,
   REPLICA_SET_COMPONENT,
@@ -28,7 +27,8 @@ import {
   isDeleting,
   labelsOf,
 } from "./objects";
-import { desiredReplicas, type PlanOptions, validateSelector } from "./pool-context";
+import { testUid } from "./patches";
+import { burstOf, desiredReplicas, type PlanOptions, validateSelector } from "./spec";
 import { deriveReplicaSetStatus } from "./status";
 import {
   type AdoptVMIAction,
@@ -119,11 +119,6 @@ function vmiRef(ctx: ReplicaSetContext, vmi: VirtualMachineInstance): ObjectRef 
     name: vmi.metadata.name,
     ...(vmi.metadata.uid ? { uid: vmi.metadata.uid } : {}),
   };
-}
-
-/** The UID guard every replica-set patch starts with. */
-function testUid(uid: string | undefined): JsonPatchOperation[] {
-  return uid ? [{ op: "test", path: "/metadata/uid", value: uid }] : [];
 }
 
 /** `getVirtualMachineBaseName`: template name, else template generateName, else the replica set's name. */
@@ -393,7 +388,7 @@ function replicaSetContext(
     selector,
     labelSelector,
     desired: desiredReplicas(rs.spec.replicas),
-    burst: Math.max(0, input.options?.burst ?? BURST_REPLICAS),
+    burst: burstOf(input.options),
     paused: rs.spec.paused === true,
     deleting: isDeleting(rs.metadata),
   };

@@ -26,11 +26,15 @@ export type Compiled =
   | { readonly ok: true; readonly selector: Selector }
   | { readonly ok: false; readonly error: string };
 
+/** Our lenient schema keeps operators as plain strings; shared/labels validates them at runtime. */
+export function asSelectorSpec(spec: LabelSelector | null | undefined): LabelSelectorSpec | null | undefined {
+  return spec as LabelSelectorSpec | null | undefined;
+}
+
 /** `metav1.LabelSelectorAsSelector`, with the failure as text instead of a throw. */
 export function compileLabelSelector(spec: LabelSelector | null | undefined): Compiled {
   try {
-    // shared/labels validates operators at runtime; our schema keeps them as plain strings.
-    return { ok: true, selector: fromLabelSelector(spec as LabelSelectorSpec | null | undefined) };
+    return { ok: true, selector: fromLabelSelector(asSelectorSpec(spec)) };
   } catch (error) {
     return { ok: false, error: error instanceof Error ? error.message : String(error) };
   }

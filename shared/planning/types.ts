@@ -85,6 +85,8 @@ interface ActionBase {
   readonly onFailure: FailureReport;
   /** A 404 means the work is already done (the object is gone). */
   readonly ignoreNotFound: boolean;
+  /** A 409 AlreadyExists means another pass created this deterministic name: no event, no error. */
+  readonly ignoreAlreadyExists?: true;
 }
 
 export interface CreateVMAction extends ActionBase {

@@ -7,11 +7,12 @@
  */
 import { isKubeError, type Kube } from "../kube";
 import type { Logger } from "../log";
-import { type Plan, planPool, planReplicaSet } from "../planning";
+import { type Note, type Plan, planPool, planReplicaSet } from "../planning";
 import { act } from "./act";
 import { type ManageMode, standDownReason } from "./coexist";
-import { type Observation, observeAll, observePool, refOf } from "./observe";
+import { type Observation, type Owner, observeAll, observePool, refOf } from "./observe";
 import { formatRef, type PassResult, type PoolRef } from "./types";
+import { templateProblem } from "./validate";
 
 export interface PassDeps {
   readonly kube: Kube;
@@ -70,17 +71,27 @@ function result(
   return { ref, outcome, reason, message, actions: [], statusWritten: false, ...extra };
 }
 
-/** Decides from one observation: stand down, skip, converged, dry run — or undefined when writes are needed. */
+/**
+ * Decides from one observation: stand down, skip, converged, dry run; `"report"` when an invalid template must be
+ * reported (once); undefined when the plan needs writes.
+ */
 function decide(
   deps: PassDeps,
   ref: PoolRef,
   observation: Observation,
   plan: Plan,
   options: PassOptions,
-): PassResult | undefined {
+): PassResult | "report" | undefined {
   const standDown = standDownReason(observation.owner.object, deps.manage ?? "all", deps.now());
   if (standDown) return result(ref, "StoodDown", standDown.reason, standDown.message, { plan });
   if (plan.skipped) return result(ref, "Skipped", plan.skipped.reason, plan.skipped.message, { plan });
+  const problem = templateProblem(observation.owner);
+  if (problem) {
+    if (options.dryRun || alreadyReported(observation.owner, problem)) {
+      return result(ref, "Skipped", problem.reason, problem.message, { plan });
+    }
+    return "report";
+  }
   if (options.dryRun)
     return result(ref, "DryRun", "DryRun", `${plan.actions.length} action(s) planned`, { plan });
   if (!needsWrites(plan)) return result(ref, "Converged", "Converged", "nothing to do", { plan });
@@ -99,9 +110,9 @@ export async function reconcilePool(
     const observation = await observePool(kube, ref);
     if (!observation) return result(ref, "NotFound", "NotFound", `${formatRef(ref)} does not exist`);
     const plan = planFor(observation, deps.now(), deps.random);
-    return (
-      decide(deps, ref, observation, plan, options) ?? (await lockedPass(deps, kube, ref, deadline, options))
-    );
+    const decided = decide(deps, ref, observation, plan, options);
+    if (decided === "report") return await reportInvalid(deps, kube, ref, observation, deadline);
+    return decided ?? (await lockedPass(deps, kube, ref, deadline, options));
   } catch (err) {
     return failure(deps.log, ref, err);
   }
@@ -135,6 +146,7 @@ async function lockedPass(
     if (!observation) return result(ref, "NotFound", "NotFound", `${formatRef(ref)} does not exist`);
     const plan = planFor(observation, deps.now(), deps.random);
     const early = decide(deps, ref, observation, plan, options);
+    if (early === "report") return await reportInvalid(deps, kube, ref, observation, deadline);
     if (early) return early;
     const outcome = await act(plan, {
       kube,
@@ -175,6 +187,81 @@ async function lockedPass(
   }
 }
 
+function alreadyReported(owner: Owner, problem: Note): boolean {
+  const conditions = (owner.object.status?.conditions ?? []) as {
+    type?: string;
+    reason?: string;
+    message?: string;
+  }[];
+  return conditions.some(
+    (c) => c.type === "ReplicaFailure" && c.reason === problem.reason && c.message === problem.message,
+  );
+}
+
+/**
+ * An invalid template is reported once: a ReplicaFailure condition (merge patch of /status) and a Warning event.
+ * No child is created; later passes see the condition and make no writes until the template changes.
+ */
+async function reportInvalid(
+  deps: PassDeps,
+  kube: Kube,
+  ref: PoolRef,
+  observation: Observation,
+  deadline: number,
+): Promise<PassResult> {
+  const problem = templateProblem(observation.owner) as Note;
+  const { object } = observation.owner;
+  const others = ((object.status?.conditions ?? []) as { type?: string }[]).filter(
+    (c) => c.type !== "ReplicaFailure",
+  );
+  const condition = {
+    type: "ReplicaFailure",
+    status: "True",
+    reason: problem.reason,
+    message: problem.message,
+    lastProbeTime: null,
+    lastTransitionTime: `${deps.now().toISOString().slice(0, 19)}Z`,
+  };
+  deps.log.warn({ pool: formatRef(ref), reason: problem.reason }, problem.message);
+  let statusWritten = false;
+  try {
+    await kube.patch(
+      ref.kind,
+      ref.namespace,
+      ref.name,
+      { status: { conditions: [...others, condition] } },
+      "merge",
+      {
+        subresource: "status",
+        deadline,
+      },
+    );
+    statusWritten = true;
+  } catch (err) {
+    deps.log.warn(
+      { pool: formatRef(ref), err: err instanceof Error ? err.message : String(err) },
+      "could not record the invalid template",
+    );
+  }
+  await kube.recordEvent({
+    involvedObject: {
+      kind: ref.kind,
+      apiVersion: String(object.apiVersion ?? ""),
+      namespace: ref.namespace,
+      name: ref.name,
+      uid: object.metadata.uid ?? "",
+    },
+    type: "Warning",
+    reason: problem.reason,
+    message: problem.message,
+    component:
+      ref.kind === "VirtualMachinePool"
+        ? "virtualmachinepool-controller"
+        : "virtualmachinereplicaset-controller",
+  });
+  return result(ref, "Skipped", problem.reason, problem.message, { statusWritten });
+}
+
 function failure(log: Logger, ref: PoolRef, err: unknown): PassResult {
   const reason = isKubeError(err) ? err.reason : "Error";
   const message = err instanceof Error ? err.message : String(err);
@@ -202,7 +289,7 @@ export async function reconcileAll(deps: PassDeps, options: AllOptions = {}): Pr
     const ref = refOf(observation.owner);
     const plan = planFor(observation, deps.now(), deps.random);
     const early = decide(deps, ref, observation, plan, options);
-    if (early) results.push(early);
+    if (early && early !== "report") results.push(early);
     else pending.push(ref);
   }
   let next = 0;

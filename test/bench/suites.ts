@@ -2,7 +2,8 @@
  * The registry of benchmark suites, in the order `npm run bench` runs them. Adding a suite: write
  * `test/bench/<name>.ts` exporting `defineSuite("<name>", async (ctx) => rows)`, then list it here.
  */
+import { autoscale } from "./autoscale";
 import type { Suite } from "./harness";
 import { localCluster } from "./local-cluster";
 
-export const SUITES: readonly Suite[] = [localCluster];
+export const SUITES: readonly Suite[] = [localCluster, autoscale];

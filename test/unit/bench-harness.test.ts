@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import {
   formatNumber,
   formatTable,
+  interleave,
   measureConcurrent,
+  mergeRuns,
   opsPerSecond,
   percentile,
   ratio,
@@ -169,5 +171,23 @@ describe("measureConcurrent", () => {
     });
     await expect(failing).rejects.toThrow("boom");
     expect(started.length).toBeLessThan(10);
+  });
+});
+
+describe("interleave", () => {
+  it("runs one batch per variant per round, rotating who goes first, and merges each variant's batches", async () => {
+    const order: string[] = [];
+    const batch = (name: string, ms: number) => async (round: number) => {
+      order.push(`${name}${round}`);
+      return { samples: [ms + round], elapsedMs: ms, cpuMs: 1 };
+    };
+    const runs = await interleave(3, { a: batch("a", 10), b: batch("b", 20) });
+    expect(order).toEqual(["a0", "b0", "b1", "a1", "a2", "b2"]);
+    expect(runs.a).toEqual({ samples: [10, 11, 12], elapsedMs: 30, cpuMs: 3 });
+    expect(runs.b).toEqual({ samples: [20, 21, 22], elapsedMs: 60, cpuMs: 3 });
+  });
+
+  it("merges no runs into an empty run", () => {
+    expect(mergeRuns([])).toEqual({ samples: [], elapsedMs: 0, cpuMs: 0 });
   });
 });

@@ -314,6 +314,21 @@ describe("VirtualMachine → VirtualMachineInstance", () => {
     );
   });
 
+  it("shows Terminating while a foreground deletion waits for the VMI, then the VM goes", async () => {
+    const e = setup();
+    e.registry.create(VM, "v1", "default", vmBody("demo"));
+    await advance(200);
+    e.registry.delete(VM, "v1", "default", "demo", { propagationPolicy: "Foreground" });
+    await advance(200);
+    expect(get(e, VM, "demo")).toBeUndefined();
+    expect(get(e, VMI, "demo")).toBeUndefined();
+    expect(history(e, "virtualmachines.kubevirt.io", "demo", printable)).toEqual([
+      "Starting",
+      "Running",
+      "Terminating",
+    ]);
+  });
+
   it("runs a stand-alone VMI created with generateName (as a replica set creates them)", async () => {
     const e = setup();
     const template = (vmBody("x").spec.template as Json).spec;

@@ -567,12 +567,9 @@ export class KubevirtSimulator implements Simulator {
     const phase = phaseOf(vmi);
     const node = str(rec(vmi.status)?.nodeName);
     if (!isFinalPhase(phase)) {
-      if (
-        !this.stageSince.has(vmi.metadata.uid) ||
-        this.stageSince.get(vmi.metadata.uid)?.stage !== "Deleting"
-      ) {
-        if (phase === "Running")
-          this.record(vmi, "Normal", "ShuttingDown", "Signaled Graceful Shutdown", VIRT_HANDLER, node);
+      const firstLook = this.stageSince.get(vmi.metadata.uid)?.stage !== "Deleting";
+      if (firstLook && phase === "Running") {
+        this.record(vmi, "Normal", "ShuttingDown", "Signaled Graceful Shutdown", VIRT_HANDLER, node);
       }
       if (!this.waited(vmi, "Deleting", this.options.timings.stopMs, key)) return;
       if (pod) this.deletePod(pod, key);

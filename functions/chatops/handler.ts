@@ -1,0 +1,84 @@
+/**
+ * The chat-ops Lambda entry. One function, two kinds of invocation, routed by shape before hono (whose adapter
+ * only understands HTTP events): a `Chat Command Requested` EventBridge event runs the command (the worker), and
+ * anything else is an HTTP request for the webhooks (`hono/aws-lambda`). The webhook publishes the job and only
+ * then answers, so no work runs after the HTTP response (reference/scaling-triggers.md §0.4, §5.6).
+ */
+import { handle, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
+import { z } from "zod";
+import {
+  CHAT_COMMAND_DETAIL_TYPE,
+  createEventBridgeClient,
+  EVENT_SOURCE,
+  publishChatCommand,
+} from "../../infra/aws";
+import { parseChatJob } from "../../shared/chatops";
+import { logger } from "../../shared/log";
+import type { Runtime } from "../runtime";
+import { type ChatJobPublisher, type Chatops, type ChatopsOptions, createChatops } from "./routes";
+import { type ChatopsSettings, chatopsSettingsFromEnv } from "./settings";
+
+/** The EventBridge envelope of a chat job (detail validated separately, so errors name its fields). */
+const chatCommandEventSchema = z.looseObject({
+  source: z.literal(EVENT_SOURCE),
+  "detail-type": z.literal(CHAT_COMMAND_DETAIL_TYPE),
+  id: z.string().optional(),
+  detail: z.unknown(),
+});
+
+export type ChatopsHandlerOptions = ChatopsOptions;
+
+/** What the worker invocation answers (EventBridge ignores it; tests and logs read it). */
+export interface WorkerInvocationResult {
+  readonly ok: boolean;
+  readonly reason: string;
+}
+
+/** Publishes jobs as `Chat Command Requested` events on the configured bus. */
+export function eventBridgePublisher(settings: ChatopsSettings): ChatJobPublisher {
+  const client = createEventBridgeClient(settings.region === undefined ? {} : { region: settings.region });
+  return async (job) => {
+    await publishChatCommand(client, settings.eventBusName, { ...job });
+  };
+}
+
+/**
+ * The Lambda handler. `getRuntime` builds the runtime once per cold start (a failed build is retried on the next
+ * invocation). Without `options.publish`, jobs go to EventBridge (`VMPOOL_EVENT_BUS_NAME`).
+ */
+export function createChatopsHandler(
+  getRuntime: () => Runtime | Promise<Runtime>,
+  options: ChatopsHandlerOptions = {},
+): (event: unknown, context?: LambdaContext) => Promise<unknown> {
+  const log = logger("chatops-handler");
+  let ready: Promise<{ chatops: Chatops; http: ReturnType<typeof handle> }> | undefined;
+  const init = () => {
+    ready ??= (async () => {
+      const runtime = await getRuntime();
+      const settings = options.settings ?? chatopsSettingsFromEnv();
+      const publish = options.publish ?? eventBridgePublisher(settings);
+      const chatops = createChatops(runtime, { ...options, settings, publish });
+      return { chatops, http: handle(chatops.routes) };
+    })();
+    ready.catch(() => {
+      ready = undefined;
+    });
+    return ready;
+  };
+  return async (event, context) => {
+    const { chatops, http } = await init();
+    const envelope = chatCommandEventSchema.safeParse(event);
+    if (!envelope.success) return http(event as LambdaEvent, context);
+    const parsed = parseChatJob(envelope.data.detail);
+    if (!parsed.ok) {
+      // Not retryable: a malformed detail will not improve on redelivery.
+      log.error({ eventId: envelope.data.id, problem: parsed.message }, "ignoring a malformed chat job");
+      return { ok: false, reason: "InvalidChatJob" } satisfies WorkerInvocationResult;
+    }
+    const outcome = await chatops.worker.run(parsed.job);
+    return {
+      ok: outcome.result.kind !== "error",
+      reason: outcome.duplicate ? "DuplicateDelivery" : outcome.result.kind,
+    } satisfies WorkerInvocationResult;
+  };
+}

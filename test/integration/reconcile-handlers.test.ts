@@ -1,0 +1,232 @@
+/**
+ * The reconcile function's edges against a real local cluster: the Lambda entry with EventBridge fixtures (schedule,
+ * per-pool fan-out event, malformed events), `POST /reconcile` over HTTP (function URL event and the Node app), and
+ * bad pools that bypass admission (as on a cluster without KubeVirt's webhook): no writes or a clear failure report.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createFunctionApp } from "../../functions/app";
+import { createReconcileHandler, onReconcileEvent } from "../../functions/reconcile/handler";
+import { reconcileRoutes } from "../../functions/reconcile/routes";
+import { RESOURCES } from "../../infra/local";
+import type { KObject } from "../../infra/local/store";
+import { startTestCluster, type TestCluster } from "../support/local-cluster";
+import { type Reconciler, reconciler } from "../support/reconcile";
+
+const FIXTURES = join(import.meta.dirname, "../fixtures/eventbridge");
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(join(FIXTURES, name), "utf8")) as Record<string, unknown>;
+const TOKEN = "reconcile-token-for-tests-0123456789";
+
+const poolDef = RESOURCES.find((d) => d.kind === "VirtualMachinePool");
+
+function poolObject(
+  name: string,
+  overrides: { selector?: Record<string, string>; runStrategy?: string | null } = {},
+) {
+  const labels = { "kubevirt.io/vmpool": name };
+  return {
+    apiVersion: "pool.kubevirt.io/v1beta1",
+    kind: "VirtualMachinePool",
+    metadata: {
+      name,
+      namespace: "default",
+      uid: `uid-${name}`,
+      resourceVersion: "",
+      creationTimestamp: "2026-01-01T00:00:00Z",
+      generation: 1,
+    },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: overrides.selector ?? labels },
+      virtualMachineTemplate: {
+        metadata: { labels },
+        spec: {
+          runStrategy: "Always",
+          template: { metadata: { labels }, spec: { domain: { devices: {} } } },
+        },
+      },
+    },
+  } as unknown as KObject;
+}
+
+describe("reconcile function edges", () => {
+  let env: TestCluster;
+  let r: Reconciler;
+
+  beforeAll(async () => {
+    env = await startTestCluster({ simulator: { startDelayMs: 5, stepDelayMs: 5 } });
+    r = reconciler(env, { reconcileToken: TOKEN });
+    if (!poolDef) throw new Error("resource table incomplete");
+    env.cluster.registry.create(poolDef, "v1beta1", "default", {
+      ...poolObject("good"),
+      metadata: { name: "good" },
+    });
+  });
+  afterAll(async () => env?.close());
+
+  const writesDuring = async <T>(fn: () => T | Promise<T>): Promise<{ value: T; writes: number }> => {
+    r.runtime.kube.resetStats();
+    const value = await fn();
+    const writes = Object.entries(r.runtime.kube.stats().byVerb)
+      .filter(([verb]) => !["get", "list"].includes(verb))
+      .reduce((n, [, c]) => n + c, 0);
+    return { value, writes };
+  };
+
+  it("a scheduled event runs a reconcile-all pass", async () => {
+    const result = (await onReconcileEvent(r.runtime, fixture("scheduled-event.json"))) as {
+      ok: boolean;
+      results: { name: string; outcome: string }[];
+    };
+    expect(result.ok).toBe(true);
+    expect(result.results).toContainEqual(expect.objectContaining({ name: "good", outcome: "Acted" }));
+    expect(
+      env.cluster.store.list("virtualmachines.kubevirt.io", "default").map((e) => e.obj.metadata.name),
+    ).toEqual(["good-0", "good-1", "good-2"]);
+  });
+
+  it("a Pool Reconcile Requested event runs one pool's pass; the fan-out publishes one event per pool", async () => {
+    const result = (await onReconcileEvent(r.runtime, fixture("pool-reconcile-requested.json"))) as {
+      results: { name: string }[];
+    };
+    expect(result.results.map((x) => x.name)).toEqual(["good"]);
+    const published: { kind: string; namespace: string; name: string }[][] = [];
+    const fanned = (await onReconcileEvent(r.runtime, fixture("scheduled-event.json"), async (pools) => {
+      published.push(pools);
+      return { sent: pools.length, failed: 0 };
+    })) as { fannedOut: number };
+    expect(fanned.fannedOut).toBe(1);
+    expect(published).toEqual([[{ kind: "VirtualMachinePool", namespace: "default", name: "good" }]]);
+  });
+
+  it.each([
+    // not an EventBridge event of ours: wrong detail-type
+    [
+      "wrong detail-type",
+      { ...fixture("scheduled-event.json"), "detail-type": "Something Else" },
+      "InvalidEvent",
+    ],
+    // per-pool event without the pool's name
+    [
+      "missing detail.name",
+      {
+        ...fixture("pool-reconcile-requested.json"),
+        detail: { kind: "VirtualMachinePool", namespace: "default" },
+      },
+      "InvalidEvent",
+    ],
+    // unknown pool kind
+    [
+      "bad detail.kind",
+      {
+        ...fixture("pool-reconcile-requested.json"),
+        detail: { kind: "Deployment", namespace: "default", name: "x" },
+      },
+      "InvalidEvent",
+    ],
+  ])("a malformed event (%s) is answered with a clear error and no writes", async (_label, event, reason) => {
+    const { value, writes } = await writesDuring(() => onReconcileEvent(r.runtime, event));
+    expect(value).toMatchObject({ ok: false, reason });
+    expect((value as { message: string }).message).toMatch(/invalid reconcile event: /);
+    expect(writes).toBe(0);
+  });
+
+  it("the Lambda entry dispatches HTTP events to POST /reconcile and refuses other shapes", async () => {
+    const handler = createReconcileHandler(() => r.runtime);
+    const http = (await handler({
+      ...fixture("function-url-reconcile.json"),
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ namespace: "default", name: "good", dryRun: true }),
+    })) as { statusCode: number; body: string };
+    expect(http.statusCode).toBe(200);
+    expect(JSON.parse(http.body).results[0]).toMatchObject({ name: "good", outcome: "DryRun" });
+    expect(await handler({ hello: "world" })).toMatchObject({ ok: false, reason: "UnsupportedEvent" });
+  });
+
+  it.each([
+    // no credentials
+    [{}, "{}", 401, "Unauthorized"],
+    // wrong token
+    [{ authorization: "Bearer nope" }, "{}", 401, "Unauthorized"],
+    // malformed JSON
+    [{ authorization: `Bearer ${TOKEN}` }, "{", 400, "MalformedBody"],
+    // a field of the wrong type
+    [{ authorization: `Bearer ${TOKEN}` }, '{"dryRun":"yes"}', 400, "InvalidBody"],
+    // an invalid namespace
+    [{ authorization: `Bearer ${TOKEN}` }, '{"namespace":"Not_Valid"}', 400, "InvalidBody"],
+    // a name without its namespace
+    [{ authorization: `Bearer ${TOKEN}` }, '{"name":"good"}', 400, "InvalidBody"],
+    // an unknown pool
+    [{ authorization: `Bearer ${TOKEN}` }, '{"namespace":"default","name":"nope"}', 404, undefined],
+  ])("POST /reconcile %j %s → %i", async (headers, body, status, reason) => {
+    const app = createFunctionApp(r.runtime, [reconcileRoutes]);
+    const { value: res, writes } = await writesDuring(() =>
+      app.request("/reconcile", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body,
+      }),
+    );
+    expect(res.status).toBe(status);
+    const json = (await res.json()) as {
+      error?: { reason: string; message: string };
+      results?: { outcome: string }[];
+    };
+    if (reason) {
+      expect(json.error?.reason).toBe(reason);
+      if (status === 400) expect(json.error?.message).toMatch(/^body/);
+    } else expect(json.results?.[0]?.outcome).toBe("NotFound");
+    expect(writes).toBe(0);
+  });
+
+  it("a pool whose selector does not match its template labels is skipped with a reason and no writes", async () => {
+    env.cluster.store.put(
+      "virtualmachinepools.pool.kubevirt.io",
+      poolObject("mismatch", { selector: { other: "x" } }),
+    );
+    const { value, writes } = await writesDuring(() =>
+      r.tick().then((all) => all.find((x) => x.ref.name === "mismatch")),
+    );
+    expect(value?.outcome).toBe("Skipped");
+    expect(value?.message).toMatch(/selector/i);
+    expect(writes).toBe(0);
+    env.cluster.store.remove("virtualmachinepools.pool.kubevirt.io", "default", "mismatch");
+  });
+
+  it("a pool with a broken template (no runStrategy, admitted where no KubeVirt webhook runs) is reported once and creates nothing", async () => {
+    const broken = poolObject("broken") as unknown as {
+      spec: { virtualMachineTemplate: { spec: Record<string, unknown> } };
+    };
+    delete broken.spec.virtualMachineTemplate.spec.runStrategy;
+    env.cluster.store.put("virtualmachinepools.pool.kubevirt.io", broken as unknown as KObject);
+    r.runtime.kube.resetStats();
+    const result = (await r.tick()).find((x) => x.ref.name === "broken");
+    expect(result).toMatchObject({ outcome: "Skipped", reason: "InvalidTemplate", statusWritten: true });
+    expect(result?.message).toContain("RunStrategy must be specified");
+    expect(r.runtime.kube.stats().byVerb.create ?? 0).toBe(1); // the Warning event, no VM
+    const vms = env.cluster.store
+      .list("virtualmachines.kubevirt.io", "default")
+      .map((e) => e.obj.metadata.name);
+    expect(vms.filter((n) => n.startsWith("broken"))).toEqual([]);
+    const events = env.cluster.store
+      .list("events", "default")
+      .map((e) => e.obj as unknown as { involvedObject: { name: string }; reason: string; type: string })
+      .filter((e) => e.involvedObject.name === "broken");
+    expect(events).toEqual([expect.objectContaining({ type: "Warning", reason: "InvalidTemplate" })]);
+    const status = env.cluster.store.get("virtualmachinepools.pool.kubevirt.io", "default", "broken")?.obj
+      .status as {
+      conditions?: { type: string; reason: string }[];
+    };
+    expect(status.conditions).toContainEqual(
+      expect.objectContaining({ type: "ReplicaFailure", reason: "InvalidTemplate" }),
+    );
+    // Reported once: the next pass writes nothing.
+    const { value: again, writes } = await writesDuring(async () =>
+      (await r.tick()).find((x) => x.ref.name === "broken"),
+    );
+    expect(again?.outcome).toBe("Skipped");
+    expect(writes).toBe(0);
+  });
+});
