@@ -2,11 +2,28 @@
  * The Lambda side of every function: one entry per function that dispatches HTTP events (function URL, API
  * Gateway, ALB — through `hono/aws-lambda`) to the same hono routes the Node server serves, and EventBridge events to
  * the function's event handler. The runtime is built once per cold start, lazily (importing a handler reads nothing).
+ * Each invocation logs through a child logger carrying its `invocationId` (the Lambda request id).
  */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomUUID } from "node:crypto";
 import { handle, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
 import { ReasonedError } from "../shared/errors";
+import type { Logger } from "../shared/log";
 import { createFunctionApp, type RouteFactory } from "./app";
 import type { Runtime } from "./runtime";
+
+/** The current invocation's logger. Async-context scoped, so overlapping invocations never swap ids. */
+const invocationLog = new AsyncLocalStorage<Logger>();
+
+/**
+ * A view of `runtime` whose `log` is the current invocation's child logger (the base logger outside one). The app
+ * is built outside any invocation, so a route factory that keeps a logger keeps the base one, never a stale id.
+ */
+function perInvocationLog(runtime: Runtime): Runtime {
+  const view = { ...runtime };
+  Object.defineProperty(view, "log", { get: () => invocationLog.getStore() ?? runtime.log });
+  return view;
+}
 
 /** An HTTP-shaped Lambda event (function URL / API Gateway v1 or v2 / ALB). */
 export function isHttpEvent(event: unknown): event is LambdaEvent {
@@ -31,17 +48,22 @@ export function createLambdaEntry<R>(getRuntime: () => Runtime, options: LambdaE
   let runtime: Runtime | undefined;
   let http: ReturnType<typeof handle> | undefined;
   return async (event: unknown, context?: LambdaContext): Promise<unknown> => {
-    runtime ??= getRuntime();
+    runtime ??= perInvocationLog(getRuntime());
+    const log = runtime.log.child({ invocationId: context?.awsRequestId ?? randomUUID() });
     if (isHttpEvent(event)) {
       http ??= handle(createFunctionApp(runtime, options.routes));
-      return http(event, context);
+      const app = http;
+      return invocationLog.run(log, () => app(event, context));
     }
-    if (isEventBridgeEvent(event)) return options.onEvent(runtime, event);
+    if (isEventBridgeEvent(event)) {
+      const view = runtime;
+      return invocationLog.run(log, () => options.onEvent(view, event));
+    }
     // A malformed invocation is answered, not thrown: retrying it (EventBridge, async Lambda) cannot help.
     const err = new ReasonedError("UnsupportedEvent", "expected an EventBridge event or an HTTP event", {
       status: 400,
     });
-    runtime.log.warn({ reason: err.reason }, err.message);
+    log.warn({ reason: err.reason }, err.message);
     return { ok: false, reason: err.reason, message: err.message };
   };
 }

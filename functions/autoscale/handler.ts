@@ -6,7 +6,14 @@
  */
 import { handle, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
 import { ALARM_STATE_CHANGE_DETAIL_TYPE } from "../../infra/aws/contract";
-import { type AutoscaleReport, alarmSignal, autoscale, autoscaleConfigFromEnv } from "../../shared/autoscale";
+import {
+  type AutoscaleConfig,
+  type AutoscaleReport,
+  alarmSignal,
+  autoscale,
+  autoscaleConfigFromEnv,
+  type Signal,
+} from "../../shared/autoscale";
 import { ReasonedError } from "../../shared/errors";
 import { createFunctionApp } from "../app";
 import type { Runtime } from "../runtime";
@@ -29,12 +36,16 @@ function isEventBridgeEvent(event: unknown): event is { "detail-type": string; s
 
 /** Builds the handler; `getRuntime` runs once per cold start (again after a failure). */
 export function createAutoscaleHandler(getRuntime: () => Promise<Runtime>) {
-  let built: Promise<{ runtime: Runtime; http: ReturnType<typeof handle> }> | undefined;
+  let built: Promise<ColdStart> | undefined;
   const build = () => {
-    built ??= getRuntime().then((runtime) => ({
-      runtime,
-      http: handle(createFunctionApp(runtime, [autoscaleRoutes])),
-    }));
+    built ??= getRuntime().then((runtime): ColdStart => {
+      const config = autoscaleConfigFromEnv();
+      return {
+        runtime,
+        config,
+        http: handle(createFunctionApp(runtime, [(r) => autoscaleRoutes(r, config)])),
+      };
+    });
     built.catch(() => {
       built = undefined;
     });
@@ -42,14 +53,21 @@ export function createAutoscaleHandler(getRuntime: () => Promise<Runtime>) {
   };
 
   return async (event: unknown, context?: LambdaContext) => {
-    const { runtime, http } = await build();
-    if (!isEventBridgeEvent(event)) return http(event as LambdaEvent, context);
-    return onEvent(runtime, event);
+    const cold = await build();
+    if (!isEventBridgeEvent(event)) return cold.http(event as LambdaEvent, context);
+    return onEvent(cold, event);
   };
 }
 
+/** What is built once per cold start. */
+interface ColdStart {
+  readonly runtime: Runtime;
+  readonly config: AutoscaleConfig;
+  readonly http: ReturnType<typeof handle>;
+}
+
 async function onEvent(
-  runtime: Runtime,
+  { runtime, config }: ColdStart,
   event: { "detail-type": string; source: string },
 ): Promise<EventOutcome> {
   const log = runtime.log.child({ function: "autoscale" });
@@ -60,8 +78,7 @@ async function onEvent(
     );
     return { kind: "ignored", detailType: event["detail-type"] };
   }
-  const config = autoscaleConfigFromEnv();
-  let signal: ReturnType<typeof alarmSignal>;
+  let signal: Signal;
   try {
     signal = alarmSignal(event, sourceContext(runtime, config));
   } catch (err) {

@@ -76,9 +76,11 @@ export function createChatopsHandler(
       return { ok: false, reason: "InvalidChatJob" } satisfies WorkerInvocationResult;
     }
     const outcome = await chatops.worker.run(parsed.job);
+    if (outcome.duplicate) return { ok: true, reason: "DuplicateDelivery" } satisfies WorkerInvocationResult;
+    const { result } = outcome;
     return {
-      ok: outcome.result.kind !== "error",
-      reason: outcome.duplicate ? "DuplicateDelivery" : outcome.result.kind,
+      ok: result.kind !== "error",
+      reason: result.kind === "error" || result.kind === "refused" ? result.reason : result.kind,
     } satisfies WorkerInvocationResult;
   };
 }

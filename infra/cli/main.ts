@@ -4,15 +4,21 @@
  */
 import { parseArgs } from "node:util";
 import { parseDevFlags, startDev } from "./dev";
+import { runInfra } from "./infra";
 import { runReconcile } from "./reconcile";
+import { parseServeFlags, startServe } from "./serve";
 
 const USAGE = `usage: vmpool <command> [flags]
 
 commands:
   dev        start the local cluster, the function server and the scheduler (what npm start runs)
              --api-port N  --port N  --fresh  --in-memory  --data-dir DIR  --fault kind:rate[:verbs[:resources]]  --seed N
+  serve      run the function server in a cluster (the Deployment in infra/kubernetes): 0.0.0.0:8080, the
+             service account, every secret from the environment; --port N  --hostname H  --cluster KUBECONFIG
   reconcile  [ns/name | vmirs/ns/name] [--dry-run] [--cluster KUBECONFIG]
              run one reconcile pass (one pool, or every pool) and print the plan like terraform plan
+  infra      plan|apply|destroy [--config FILE] [--destroy]
+             the EventBridge rules and Lambda invoke permissions (config: VMPOOL_INFRA_CONFIG or VMPOOL_* env)
   help       show this text`;
 
 async function dev(args: string[]): Promise<void> {
@@ -45,11 +51,36 @@ async function dev(args: string[]): Promise<void> {
   process.on("SIGTERM", stop);
 }
 
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: "string" },
+      hostname: { type: "string" },
+      cluster: { type: "string" },
+      "interval-ms": { type: "string" },
+    },
+    strict: true,
+  });
+  const server = await startServe(parseServeFlags(values));
+  console.log(
+    `vmpool serve: function server on ${server.url} (reconcile every ${server.intervalMs / 1000} s)`,
+  );
+  const stop = async () => {
+    await server.stop();
+    process.exit(0);
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case "dev":
       return dev(rest);
+    case "serve":
+      return serve(rest);
     case "reconcile": {
       const { values, positionals } = parseArgs({
         args: rest,
@@ -62,6 +93,19 @@ async function main(argv: string[]): Promise<void> {
         strict: true,
       });
       process.exitCode = await runReconcile(positionals, values, (line) => console.log(line));
+      return;
+    }
+    case "infra": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { config: { type: "string" }, destroy: { type: "boolean" } },
+        allowPositionals: true,
+        strict: true,
+      });
+      process.exitCode = await runInfra(positionals, values, {
+        env: process.env,
+        print: (text) => console.log(text),
+      });
       return;
     }
     case undefined:

@@ -1023,11 +1023,17 @@ function withManagedFields(obj: JsonObject, entries: readonly ManagedEntry[]): J
   return obj;
 }
 
-/** A deep copy of `obj` without `metadata.managedFields`. */
+/**
+ * `obj` without `metadata.managedFields`: a copy of the top level and of `metadata` only. Callers mutate nothing
+ * deeper (SSA clones before merging), and a deep copy per write cost more than the rest of the write.
+ */
 function withoutManagedFields(obj: JsonObject): JsonObject {
-  const copy = structuredClone(obj);
+  const copy: JsonObject = { ...obj };
   const metadata = own(copy, "metadata");
-  if (isObject(metadata)) remove(metadata, "managedFields");
+  if (isObject(metadata)) {
+    const { managedFields: _dropped, ...rest } = metadata;
+    put(copy, "metadata", rest);
+  }
   return copy;
 }
 

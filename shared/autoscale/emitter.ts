@@ -8,7 +8,7 @@
 import { ReasonedError } from "../errors";
 import type { Kube } from "../kube";
 import { type Logger, logger } from "../log";
-import { formatRef, type PoolRef } from "../reconcile";
+import { formatRef, POOL_KINDS, type PoolRef } from "../reconcile";
 import type { VirtualMachine, VirtualMachineInstance } from "../schemas";
 import { targetsPool } from "./policy";
 import { type AlertMapping, DEFAULT_ALERT_MAPPING, labelsFingerprint } from "./signal";
@@ -106,17 +106,15 @@ export async function setPoolCpuLoad(kube: Kube, ref: PoolRef, percent: number):
   return vmis.map((vmi) => vmi.metadata.name).sort();
 }
 
-const POOL_KIND_GROUPS = { VirtualMachinePool: true, VirtualMachineInstanceReplicaSet: true } as const;
-
 /** The simulated CPU load of every pool some HPA targets. */
 export async function poolCpuLoads(kube: Kube, defaultPercent = DEFAULT_CPU_PERCENT): Promise<PoolCpuLoad[]> {
   const hpas = await kube.list("HorizontalPodAutoscaler");
   const loads: PoolCpuLoad[] = [];
   for (const hpa of hpas) {
-    const kind = hpa.spec.scaleTargetRef.kind;
-    if (!(kind in POOL_KIND_GROUPS)) continue;
+    const kind = POOL_KINDS.find((k) => k === hpa.spec.scaleTargetRef.kind);
+    if (kind === undefined) continue;
     const ref: PoolRef = {
-      kind: kind as PoolRef["kind"],
+      kind,
       namespace: hpa.metadata.namespace ?? "default",
       name: hpa.spec.scaleTargetRef.name,
     };

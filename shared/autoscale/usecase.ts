@@ -8,7 +8,7 @@
  */
 
 import { ReasonedError } from "../errors";
-import { DEFAULT_FIELD_MANAGER, isKubeError, type Kube } from "../kube";
+import { DEFAULT_FIELD_MANAGER, isKubeError, type Kube, type Scale } from "../kube";
 import type { Logger } from "../log";
 import {
   type Decision,
@@ -173,34 +173,104 @@ async function autoscalePool(
   ref: PoolRef,
   signals: readonly Signal[],
 ): Promise<AlertResult[]> {
-  const ignored = signals.filter((signal) => signal.kind === "ignored");
+  const ignored = signals
+    .filter((signal) => signal.kind === "ignored")
+    .flatMap((signal) =>
+      resultsFor([signal], {
+        outcome: "Ignored",
+        status: 200,
+        reason: signal.note?.reason ?? "Ignored",
+        message: signal.note?.message ?? "nothing to decide",
+      }),
+    );
   const active = signals.filter((signal) => signal.kind !== "ignored");
-  const ignoredResults = ignored.flatMap((signal) =>
-    resultsFor([signal], {
-      outcome: "Ignored",
-      status: 200,
-      reason: signal.note?.reason ?? "Ignored",
-      message: signal.note?.message ?? "nothing to decide",
-    }),
-  );
-  if (active.length === 0) return ignoredResults;
+  if (active.length === 0) return ignored;
   try {
-    return [...ignoredResults, ...(await decideAndAct(deps, settings, ref, active))];
+    return [...ignored, ...(await decideAndAct(deps, settings, ref, active))];
   } catch (err) {
     const reason = err instanceof ReasonedError ? err.reason : "InternalError";
     const message = err instanceof Error ? err.message : String(err);
-    const retryable = err instanceof ReasonedError ? err.retryable || isKubeError(err, "Conflict") : false;
-    const status =
-      err instanceof ReasonedError && !isKubeError(err) && err.status < 500
-        ? err.status
-        : retryable
-          ? 503
-          : 500;
     deps.log.warn({ pool: formatRef(ref), reason, err: message }, "autoscale failed");
-    return [...ignoredResults, ...resultsFor(active, { outcome: "Failed", status, reason, message })];
+    return [
+      ...ignored,
+      ...resultsFor(active, { outcome: "Failed", status: failureStatus(err), reason, message }),
+    ];
   }
 }
 
+/** 503 when a retry can help (AM and EventBridge retry 5xx), the error's own 4xx when it is ours, else 500. */
+function failureStatus(err: unknown): number {
+  if (!(err instanceof ReasonedError)) return 500;
+  if (err.retryable) return 503;
+  return !isKubeError(err) && err.status >= 400 && err.status < 500 ? err.status : 500;
+}
+
+/** What one read of the cluster says: an answer already, or what a decision needs. */
+type Observed =
+  | { readonly kind: "answered"; readonly results: AlertResult[] }
+  | {
+      readonly kind: "decide";
+      readonly hpa: HpaObject;
+      readonly hpaName: string;
+      readonly scale: Scale;
+      readonly ledger: Ledger;
+      readonly fresh: readonly Signal[];
+      readonly repeats: AlertResult[];
+    };
+
+/** Reads the HPA (and, unless every signal is a repeat, the scale) and settles everything that needs no decision. */
+async function observe(
+  deps: AutoscaleDeps,
+  settings: Settings,
+  ref: PoolRef,
+  signals: readonly Signal[],
+  now: Date,
+): Promise<Observed> {
+  const { kube, log } = deps;
+  const pool = formatRef(ref);
+  const answered = (result: PoolResult): Observed => ({
+    kind: "answered",
+    results: resultsFor(signals, result),
+  });
+  const hpas = await kube.list("HorizontalPodAutoscaler", { namespace: ref.namespace });
+  const matching = hpas.filter((hpa) => targetsPool(hpa, ref));
+  const [hpa] = matching;
+  const hpaName = hpa ? `${hpa.metadata.namespace ?? ref.namespace}/${hpa.metadata.name}` : "";
+  const ledger = hpa
+    ? decodeLedger(hpa.metadata.annotations?.[DELIVERIES_ANNOTATION], now.getTime(), settings.ttlMs)
+    : [];
+  const isRepeat = (s: Signal) => s.deliveryKey !== undefined && hasDelivery(ledger, s.deliveryKey);
+  // A delivery already acted on costs one list: storms of repeats never read the target.
+  if (matching.length === 1 && signals.every(isRepeat)) return answered(duplicate(hpaName));
+  const scale = await kube.getScale(ref.kind, ref.namespace, ref.name);
+  if (!scale) {
+    const message = `${ref.kind} ${ref.namespace}/${ref.name} does not exist`;
+    log.warn({ pool, alerts: signals.map((s) => s.id) }, message);
+    return answered({ outcome: "NotFound", status: 404, reason: "NotFound", message });
+  }
+  if (!hpa) {
+    const short = ref.kind === "VirtualMachinePool" ? "vmpool" : "vmirs";
+    const message = `no HorizontalPodAutoscaler in namespace ${ref.namespace} targets ${ref.kind} ${ref.name} (kubectl autoscale ${short} ${ref.name} --min=N --max=M --cpu-percent=P)`;
+    log.warn({ pool, alerts: signals.map((s) => s.id) }, message);
+    return answered({ outcome: "NotFound", status: 404, reason: "NoAutoscaler", message });
+  }
+  if (matching.length > 1) {
+    const names = matching.map((h) => h.metadata.name).join(", ");
+    const message = `several HorizontalPodAutoscalers target ${pool} (${names}); the HPA controller refuses that too`;
+    log.info({ pool, reason: "AmbiguousAutoscalers" }, message);
+    return answered({ outcome: "StoodDown", status: 200, reason: "AmbiguousAutoscalers", message });
+  }
+  const standDown = standDownReason(hpa, settings.fieldManager, now, settings.windowMs);
+  if (standDown) {
+    log.info({ pool, hpa: hpaName, reason: standDown.reason }, `standing down: ${standDown.message}`);
+    return answered({ outcome: "StoodDown", status: 200, hpa: hpaName, ...standDown });
+  }
+  const repeats = resultsFor(signals.filter(isRepeat), duplicate(hpaName));
+  const fresh = signals.filter((s) => !isRepeat(s));
+  return { kind: "decide", hpa, hpaName, scale, ledger, fresh, repeats };
+}
+
+/** Observe → decide → persist (retried on conflicts) → act, for one pool's signals. */
 async function decideAndAct(
   deps: AutoscaleDeps,
   settings: Settings,
@@ -211,54 +281,11 @@ async function decideAndAct(
   const pool = formatRef(ref);
   for (let attempt = 1; ; attempt++) {
     const now = deps.now();
-    const [scale, hpas] = await Promise.all([
-      kube.getScale(ref.kind, ref.namespace, ref.name),
-      kube.list("HorizontalPodAutoscaler", { namespace: ref.namespace }),
-    ]);
-    if (!scale) {
-      const message = `${ref.kind} ${ref.namespace}/${ref.name} does not exist`;
-      log.warn({ pool, alerts: signals.map((s) => s.id) }, message);
-      return resultsFor(signals, { outcome: "NotFound", status: 404, reason: "NotFound", message });
-    }
-    const matching = hpas.filter((hpa) => targetsPool(hpa, ref));
-    const [hpa] = matching;
-    if (!hpa) {
-      const message = `no HorizontalPodAutoscaler in namespace ${ref.namespace} targets ${ref.kind} ${ref.name} (kubectl autoscale ${ref.kind === "VirtualMachinePool" ? "vmpool" : "vmirs"} ${ref.name} --min=N --max=M --cpu-percent=P)`;
-      log.warn({ pool, alerts: signals.map((s) => s.id) }, message);
-      return resultsFor(signals, { outcome: "NotFound", status: 404, reason: "NoAutoscaler", message });
-    }
-    const hpaName = `${hpa.metadata.namespace ?? ref.namespace}/${hpa.metadata.name}`;
-    if (matching.length > 1) {
-      const names = matching.map((h) => h.metadata.name).join(", ");
-      const message = `several HorizontalPodAutoscalers target ${pool} (${names}); the HPA controller refuses that too`;
-      log.info({ pool, reason: "AmbiguousAutoscalers" }, message);
-      return resultsFor(signals, {
-        outcome: "StoodDown",
-        status: 200,
-        reason: "AmbiguousAutoscalers",
-        message,
-      });
-    }
-    const standDown = standDownReason(hpa, settings.fieldManager, now, settings.windowMs);
-    if (standDown) {
-      log.info({ pool, hpa: hpaName, reason: standDown.reason }, `standing down: ${standDown.message}`);
-      return resultsFor(signals, { outcome: "StoodDown", status: 200, hpa: hpaName, ...standDown });
-    }
+    const observed = await observe(deps, settings, ref, signals, now);
+    if (observed.kind === "answered") return observed.results;
+    const { hpa, hpaName, scale, ledger, fresh, repeats } = observed;
     const spec = normalizeHpa(hpa);
-    const annotations = hpa.metadata.annotations ?? {};
-    const ledger = decodeLedger(annotations[DELIVERIES_ANNOTATION], now.getTime(), settings.ttlMs);
-    const isRepeat = (s: Signal) => s.deliveryKey !== undefined && hasDelivery(ledger, s.deliveryKey);
-    const repeats = resultsFor(signals.filter(isRepeat), {
-      outcome: "Duplicate",
-      status: 200,
-      reason: "DuplicateDelivery",
-      message: "this delivery was already acted on",
-      hpa: hpaName,
-    });
-    const fresh = signals.filter((s) => !isRepeat(s));
-    if (fresh.length === 0) return repeats;
-
-    const history = decodeHistory(annotations[HISTORY_ANNOTATION]);
+    const history = decodeHistory(hpa.metadata.annotations?.[HISTORY_ANNOTATION]);
     if (history.problem)
       log.warn({ pool, hpa: hpaName, ...history.problem }, "discarded the autoscaling history");
     const current = scale.spec?.replicas ?? 0;
@@ -287,47 +314,18 @@ async function decideAndAct(
       rememberDeliveries(ledger, keys, now.getTime()),
     );
     if (persisted === "Conflict") {
-      if (attempt < settings.maxAttempts) {
-        // Concurrent deciders for one pool all conflict on the same version: spread their retries out.
-        await pause(Math.min(200, 5 * 2 ** attempt) * (deps.random ?? Math.random)());
-        continue;
+      if (attempt >= settings.maxAttempts) {
+        throw new ReasonedError("Conflict", `${hpaName} kept changing under us (${attempt} attempts)`, {
+          retryable: true,
+          status: 503,
+        });
       }
-      throw new ReasonedError("Conflict", `${hpaName} kept changing under us (${attempt} attempts)`, {
-        retryable: true,
-        status: 503,
-      });
+      // Concurrent deciders for one pool all conflict on the same version: spread their retries out.
+      await pause(Math.min(200, 5 * 2 ** attempt) * (deps.random ?? Math.random)());
+      continue;
     }
     const done = await act(deps, ref, persisted, decision, ledger, now);
-    const base = { hpa: hpaName, from: decision.currentReplicas };
-    if (done.error !== undefined) {
-      return [
-        ...repeats,
-        ...resultsFor(fresh, {
-          ...base,
-          outcome: "Failed",
-          status: done.error.retryable ? 503 : 500,
-          reason: "FailedRescale",
-          message: done.error.message,
-        }),
-      ];
-    }
-    const result: PoolResult = decision.changed
-      ? {
-          ...base,
-          outcome: "Scaled",
-          status: 200,
-          reason: decision.reason,
-          message: decision.message,
-          to: decision.desiredReplicas,
-        }
-      : {
-          ...base,
-          outcome: "Unchanged",
-          status: 200,
-          reason: decision.reason,
-          message: decision.message,
-          to: current,
-        };
+    const result = resultOf(decision, hpaName, done);
     log.info(
       {
         pool,
@@ -336,12 +334,43 @@ async function decideAndAct(
         mode: decision.mode,
         from: current,
         to: result.to,
-        reason: decision.reason,
+        reason: result.reason,
       },
-      decision.message,
+      result.message,
     );
     return [...repeats, ...resultsFor(fresh, result)];
   }
+}
+
+function resultOf(decision: Decided, hpa: string, done: Acted): PoolResult {
+  const base = { hpa, from: decision.currentReplicas, status: 200 };
+  if (done.error !== undefined) {
+    return {
+      ...base,
+      outcome: "Failed",
+      status: done.error.retryable ? 503 : 500,
+      reason: "FailedRescale",
+      message: done.error.message,
+    };
+  }
+  const to = decision.changed ? decision.desiredReplicas : decision.currentReplicas;
+  return {
+    ...base,
+    outcome: decision.changed ? "Scaled" : "Unchanged",
+    reason: decision.reason,
+    message: decision.message,
+    to,
+  };
+}
+
+function duplicate(hpa: string): PoolResult {
+  return {
+    outcome: "Duplicate",
+    status: 200,
+    reason: "DuplicateDelivery",
+    message: "this delivery was already acted on",
+    hpa,
+  };
 }
 
 function pause(ms: number): Promise<void> {

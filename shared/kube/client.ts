@@ -6,7 +6,9 @@
 import { PatchStrategy } from "@kubernetes/client-node";
 import { z } from "zod";
 import { type Logger, logger } from "../log";
+import { metrics } from "../metrics";
 import type { ObjectMeta } from "../schemas";
+import { type AwsCredentialsProvider, eksTokenSource } from "./eks";
 import { badRequest, isKubeError, KubeError, type KubeRequestContext, malformedObject } from "./errors";
 import { buildEvent, type EventInput } from "./events";
 import { acquireLease, type LeaseAcquisition, type LeasePort, type LeaseRequest } from "./lease";
@@ -40,6 +42,8 @@ export interface KubeOptions {
     readonly sleep?: (ms: number) => Promise<void>;
   };
   readonly now?: () => Date;
+  /** For an `eks` source: where AWS credentials come from (default: the SDK's default provider chain). */
+  readonly awsCredentials?: AwsCredentialsProvider;
 }
 
 export interface CallOptions {
@@ -170,9 +174,18 @@ interface Core {
   eventSequence: number;
 }
 
-/** Creates the client for `source`; call once per cold start. */
+/** Creates the client for `source`; call once per cold start (an EKS token is then cached across invocations). */
 export function createKube(source: ClusterSource, options: KubeOptions = {}): Kube {
-  return createKubeWithTransport(clientNodeTransport(kubeConfigFrom(source)), options);
+  const bearer =
+    source.kind === "eks"
+      ? eksTokenSource({
+          clusterName: source.clusterName,
+          region: source.region,
+          ...(options.awsCredentials ? { credentials: options.awsCredentials } : {}),
+          ...(options.now ? { now: options.now } : {}),
+        })
+      : undefined;
+  return createKubeWithTransport(clientNodeTransport(kubeConfigFrom(source), bearer), options);
 }
 
 /** A client over any transport (the seam the client-node transport plugs into). */
@@ -476,6 +489,10 @@ class KubeClient implements Kube {
     unsafeToRepeat = false,
   ): Promise<unknown> {
     const { counter, runtime, log, transport } = this.core;
+    const countError = (err: unknown) => {
+      if (isKubeError(err))
+        metrics.recordApiError({ reason: err.reason, verb: context.verb, kind: context.kind });
+    };
     return withRetries(
       (signal) => {
         counter.record(context.verb, context.kind);
@@ -488,13 +505,17 @@ class KubeClient implements Kube {
         unsafeToRepeat,
         onRetry: (err, delayMs, attempt) => {
           counter.recordRetry();
+          countError(err);
           log.debug(
             { request: context, reason: err.reason, attempt, delayMs },
             "retrying a Kubernetes request",
           );
         },
       },
-    );
+    ).catch((err: unknown) => {
+      countError(err);
+      throw err;
+    });
   }
 
   private async locate(

@@ -5,8 +5,19 @@
  * acquireLease — are generic over a small table of kinds (KubeVirt pools, replica sets, VMs, VMIs, revisions,
  * DataVolumes, HPAs, Events, Pods, Leases). Reads are zod-validated, writes carry the `vmpool-functions` field
  * manager, failures are reason-coded `KubeError`s, retryable ones are retried within the caller's deadline, and
- * every request is counted.
+ * every request is counted. An EKS cluster's bearer tokens are minted in-process from AWS credentials (./eks).
  */
+export {
+  type Access,
+  type ApiVerb,
+  accessOf,
+  isKindless,
+  KIND_NAMES,
+  type KubeMethod,
+  type RbacAttributes,
+  rbacAttributes,
+  type Subresource,
+} from "./access";
 export {
   type CallOptions,
   createKube,
@@ -23,6 +34,21 @@ export {
   type PatchOptions,
   type PatchType,
 } from "./client";
+export {
+  type AwsCredentials,
+  type AwsCredentialsProvider,
+  type BearerSource,
+  CLUSTER_ID_HEADER,
+  EKS_TOKEN_LIFETIME_MS,
+  EKS_TOKEN_PREFIX,
+  EKS_TOKEN_REFRESH_MARGIN_MS,
+  type EksToken,
+  type EksTokenSourceOptions,
+  eksTokenSource,
+  mintEksToken,
+  PRESIGN_EXPIRES_SECONDS,
+  stsHost,
+} from "./eks";
 export {
   isKubeError,
   KUBE_ERROR_REASONS,

@@ -1,11 +1,12 @@
 /**
- * Where a client's cluster comes from: an explicit kubeconfig file or text, the in-cluster service account, or
- * a server URL plus bearer token (EKS tokens are minted elsewhere and passed in). Never the developer's default
- * KUBECONFIG: a cluster is only reconciled when it is named.
+ * Where a client's cluster comes from: an explicit kubeconfig file or text, the in-cluster service account, a
+ * server URL plus a static bearer token, or an EKS cluster whose tokens are minted in-process (./eks). Never the
+ * developer's default KUBECONFIG: a cluster is only reconciled when it is named.
  */
 import { KubeConfig } from "@kubernetes/client-node";
 import { z } from "zod";
 import { ReasonedError } from "../errors";
+import { AWS_REGION_PATTERN } from "./eks";
 
 export const ClusterSourceSchema = z.discriminatedUnion("kind", [
   z.strictObject({
@@ -24,6 +25,14 @@ export const ClusterSourceSchema = z.discriminatedUnion("kind", [
     server: z.url({ protocol: /^https?$/ }),
     token: z.string().min(1),
     /** Base64 PEM of the cluster CA; absent = the system trust store. */
+    caData: z.string().min(1).optional(),
+  }),
+  z.strictObject({
+    kind: z.literal("eks"),
+    server: z.url({ protocol: /^https?$/ }),
+    /** The EKS cluster name, signed into every token (`x-k8s-aws-id`); EKS's naming rule. */
+    clusterName: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, "must be an EKS cluster name"),
+    region: z.string().regex(AWS_REGION_PATTERN, "must be an AWS region such as us-east-1"),
     caData: z.string().min(1).optional(),
   }),
 ]);
@@ -50,6 +59,7 @@ function load(kc: KubeConfig, source: ClusterSource): void {
       kc.loadFromCluster();
       break;
     case "token":
+    case "eks":
       kc.loadFromOptions({
         clusters: [
           {
@@ -58,7 +68,8 @@ function load(kc: KubeConfig, source: ClusterSource): void {
             ...(source.caData === undefined ? {} : { caData: source.caData }),
           },
         ],
-        users: [{ name: "target", token: source.token }],
+        // An EKS token changes every few minutes: the transport adds it per request (client.ts).
+        users: [source.kind === "token" ? { name: "target", token: source.token } : { name: "target" }],
         contexts: [{ name: "target", cluster: "target", user: "target" }],
         currentContext: "target",
       });

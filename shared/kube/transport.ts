@@ -12,6 +12,7 @@ import {
   type KubeConfig,
   RequestContext,
 } from "@kubernetes/client-node";
+import type { BearerSource } from "./eks";
 import { malformedObject } from "./errors";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -39,8 +40,11 @@ const METHODS: Record<Method, HttpMethod> = {
   DELETE: HttpMethod.DELETE,
 };
 
-/** A Transport for the current context of `kc`. */
-export function clientNodeTransport(kc: KubeConfig): Transport {
+/**
+ * A Transport for the current context of `kc`. `bearer`, when given, supplies the Authorization token per request
+ * (EKS tokens expire every 15 minutes) and is told to forget it when the server answers 401.
+ */
+export function clientNodeTransport(kc: KubeConfig, bearer?: BearerSource): Transport {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig has no current cluster");
   const server = cluster.server.replace(/\/+$/, "");
@@ -58,8 +62,10 @@ export function clientNodeTransport(kc: KubeConfig): Transport {
     }
     context.setSignal(request.signal);
     await kc.applySecurityAuthentication(context);
+    if (bearer) context.setHeaderParam("Authorization", `Bearer ${await bearer.token()}`);
     const response = await http.send(context).toPromise();
     const text = await response.body.text();
+    if (response.httpStatusCode === 401) bearer?.invalidate();
     if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
       throw new ApiException(response.httpStatusCode, "Unsuccessful HTTP request", text, response.headers);
     }

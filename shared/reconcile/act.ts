@@ -128,7 +128,10 @@ export async function act(plan: Plan, options: ActOptions): Promise<ActOutcome> 
       if (action.event) await record(action.event, eventMessage(action.event, created));
       return true;
     } catch (err) {
-      if (action.ignoreNotFound && isKubeError(err, "NotFound")) {
+      const done =
+        (action.ignoreNotFound && isKubeError(err, "NotFound")) ||
+        (action.ignoreAlreadyExists === true && isKubeError(err, "AlreadyExists"));
+      if (done) {
         results.push({ kind: action.kind, target, reason: action.reason, ok: true });
         return true;
       }

@@ -7,6 +7,7 @@
  */
 import { isKubeError, type Kube } from "../kube";
 import type { Logger } from "../log";
+import { metrics } from "../metrics";
 import { type Note, type Plan, planPool, planReplicaSet } from "../planning";
 import { act } from "./act";
 import { type ManageMode, standDownReason } from "./coexist";
@@ -104,6 +105,24 @@ export async function reconcilePool(
   ref: PoolRef,
   options: PassOptions = {},
 ): Promise<PassResult> {
+  const started = performance.now();
+  const passResult = await passOnce(deps, ref, options);
+  recordPass(passResult, (performance.now() - started) / 1000);
+  return passResult;
+}
+
+/** Counts a pass (and its writes) in shared/metrics. */
+function recordPass(pass: PassResult, seconds?: number): void {
+  metrics.recordPass({ kind: pass.ref.kind, outcome: pass.outcome, reason: pass.reason }, seconds);
+  for (const action of pass.actions) {
+    metrics.recordAction({
+      action: action.kind,
+      result: action.ok ? "ok" : action.skipped ? "skipped" : "failed",
+    });
+  }
+}
+
+async function passOnce(deps: PassDeps, ref: PoolRef, options: PassOptions): Promise<PassResult> {
   const deadline = Date.now() + (deps.deadlineMs ?? DEFAULT_DEADLINE_MS);
   const kube = deps.kube.withDeadline(deadline);
   try {
@@ -280,6 +299,7 @@ export interface AllOptions extends PassOptions {
  * plan writes. Converged pools cost no request beyond the lists.
  */
 export async function reconcileAll(deps: PassDeps, options: AllOptions = {}): Promise<PassResult[]> {
+  const started = performance.now();
   const deadline = Date.now() + (deps.deadlineMs ?? DEFAULT_DEADLINE_MS);
   const kube = deps.kube.withDeadline(deadline);
   const observations = await observeAll(kube, options.namespace);
@@ -289,8 +309,10 @@ export async function reconcileAll(deps: PassDeps, options: AllOptions = {}): Pr
     const ref = refOf(observation.owner);
     const plan = planFor(observation, deps.now(), deps.random);
     const early = decide(deps, ref, observation, plan, options);
-    if (early && early !== "report") results.push(early);
-    else pending.push(ref);
+    if (early && early !== "report") {
+      results.push(early);
+      recordPass(early);
+    } else pending.push(ref);
   }
   let next = 0;
   const worker = async () => {
@@ -300,5 +322,6 @@ export async function reconcileAll(deps: PassDeps, options: AllOptions = {}): Pr
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, pending.length) }, worker));
+  metrics.recordReconcileAll((performance.now() - started) / 1000, results.length);
   return results;
 }

@@ -78,7 +78,7 @@ describe("chat-ops webhook security", () => {
     team.posts.length = 0;
   });
 
-  const post = (path: string, body: string | Uint8Array, headers: Record<string, string>) =>
+  const post = async (path: string, body: string | Uint8Array, headers: Record<string, string>) =>
     team.app.request(path, { method: "POST", body, headers });
 
   /** Runs `send`, waits for any background work, and returns the response with the cluster requests made. */

@@ -36,10 +36,19 @@ function hpa(edit: (h: Json) => void = () => {}): Json {
       annotations: {},
     },
     spec: {
-      scaleTargetRef: { apiVersion: "pool.kubevirt.io/v1alpha1", kind: "VirtualMachinePool", name: "vm-pool-cirros" },
+      scaleTargetRef: {
+        apiVersion: "pool.kubevirt.io/v1alpha1",
+        kind: "VirtualMachinePool",
+        name: "vm-pool-cirros",
+      },
       minReplicas: 3,
       maxReplicas: 10,
-      metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } } }],
+      metrics: [
+        {
+          type: "Resource",
+          resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } },
+        },
+      ],
     },
   };
   edit(object);
@@ -57,6 +66,12 @@ function signal(overrides: Partial<Signal> = {}): Signal {
     deliveryKey: "k1",
     ...overrides,
   };
+}
+
+/** A threshold alert without a value. */
+function valueless(kind: Signal["kind"]): Signal {
+  const { value: _value, ...rest } = signal({ kind });
+  return rest;
 }
 
 function decidePoolWith(
@@ -86,7 +101,11 @@ describe("which HPA governs a pool", () => {
     // What kubectl autoscale creates.
     ["the seed HPA", () => {}, true],
     // Any served version of the group.
-    ["another version of the group", (h) => (h.spec.scaleTargetRef.apiVersion = "pool.kubevirt.io/v1beta1"), true],
+    [
+      "another version of the group",
+      (h) => (h.spec.scaleTargetRef.apiVersion = "pool.kubevirt.io/v1beta1"),
+      true,
+    ],
     // Another API group's kind of the same name is not our pool.
     ["another group", (h) => (h.spec.scaleTargetRef.apiVersion = "example.com/v1"), false],
     // Another pool.
@@ -99,9 +118,15 @@ describe("which HPA governs a pool", () => {
 
   it("matches a replica set by the kubevirt.io group", () => {
     const rs = hpa((h) => {
-      h.spec.scaleTargetRef = { apiVersion: "kubevirt.io/v1", kind: "VirtualMachineInstanceReplicaSet", name: "rs" };
+      h.spec.scaleTargetRef = {
+        apiVersion: "kubevirt.io/v1",
+        kind: "VirtualMachineInstanceReplicaSet",
+        name: "rs",
+      };
     });
-    expect(targetsPool(rs, { kind: "VirtualMachineInstanceReplicaSet", namespace: "default", name: "rs" })).toBe(true);
+    expect(
+      targetsPool(rs, { kind: "VirtualMachineInstanceReplicaSet", namespace: "default", name: "rs" }),
+    ).toBe(true);
   });
 });
 
@@ -124,7 +149,10 @@ describe("standing down for another autoscaler", () => {
     // …and owns it.
     [
       "a ScaledObject owner",
-      (h) => (h.metadata.ownerReferences = [{ apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject", name: "web", uid: "u" }]),
+      (h) =>
+        (h.metadata.ownerReferences = [
+          { apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject", name: "web", uid: "u" },
+        ]),
       "KedaScaledObject",
     ],
     // kube-controller-manager wrote the status a minute ago.
@@ -148,7 +176,10 @@ describe("standing down for another autoscaler", () => {
     // kubectl autoscale writes the object, not its status.
     [
       "a recent non-status write",
-      (h) => (h.metadata.managedFields = [{ ...statusWrite("kubectl-autoscale", "2025-06-01T11:59:00Z"), subresource: undefined }]),
+      (h) =>
+        (h.metadata.managedFields = [
+          { ...statusWrite("kubectl-autoscale", "2025-06-01T11:59:00Z"), subresource: undefined },
+        ]),
       undefined,
     ],
     // The operator opted out.
@@ -188,7 +219,11 @@ describe("step-scaling annotations", () => {
     // A step-up written as a step-down.
     ["a negative step-up", { [STEP_UP_ANNOTATION]: "-2" }, "invalid"],
     // A cooldown that is not a number.
-    ["a bad cooldown", { [STEP_UP_ANNOTATION]: "+2", "vmpool-functions.io/step-cooldown-seconds": "soon" }, "invalid"],
+    [
+      "a bad cooldown",
+      { [STEP_UP_ANNOTATION]: "+2", "vmpool-functions.io/step-cooldown-seconds": "soon" },
+      "invalid",
+    ],
   ])("%s", (_case, annotations, kind) => {
     const lookup = stepConfigOf(hpa((h) => (h.metadata.annotations = annotations)));
     expect(lookup.kind).toBe(kind);
@@ -220,7 +255,9 @@ describe("deciding for a pool", () => {
   it("holds a scale-down for the stabilization window, then takes it", () => {
     const up = decided(decidePoolWith([signal()]));
     const low = signal({ value: 10, deliveryKey: "k2" });
-    const soon = decided(decidePoolWith([low], { current: 6, history: up.history, now: new Date(NOW.getTime() + 60_000) }));
+    const soon = decided(
+      decidePoolWith([low], { current: 6, history: up.history, now: new Date(NOW.getTime() + 60_000) }),
+    );
     expect(soon).toMatchObject({ changed: false, desiredReplicas: 6, reason: "ScaleDownStabilized" });
     const later = decided(
       decidePoolWith([low], { current: 6, history: soon.history, now: new Date(NOW.getTime() + 301_000) }),
@@ -243,13 +280,14 @@ describe("deciding for a pool", () => {
       kind: "skipped",
       outcome: "Unchanged",
       reason: "MetricNotInPolicy",
-      message: "HorizontalPodAutoscaler default/vm-pool-cirros has no metric named queue_depth (its metrics: cpu)",
+      message:
+        "HorizontalPodAutoscaler default/vm-pool-cirros has no metric named queue_depth (its metrics: cpu)",
     });
   });
 
   it("steps up a value-less alert by the step-up annotation", () => {
     const object = hpa((h) => (h.metadata.annotations[STEP_UP_ANNOTATION] = "+2"));
-    const decision = decided(decidePoolWith([signal({ kind: "firing", value: undefined })], { object }));
+    const decision = decided(decidePoolWith([valueless("firing")], { object }));
     expect(decision).toMatchObject({ mode: "step", desiredReplicas: 5, changed: true });
     expect(decision.events).toEqual([
       { type: "Normal", reason: "SuccessfulRescale", message: "New size: 5; reason: alert firing, step +2" },
@@ -267,12 +305,12 @@ describe("deciding for a pool", () => {
     // A resolved alert needs nothing without step-down.
     ["resolved without step config", "resolved", "Ignored", "Resolved"],
   ])("skips %s", (_case, kind, outcome, reason) => {
-    expect(decidePoolWith([signal({ kind, value: undefined })])).toMatchObject({ kind: "skipped", outcome, reason });
+    expect(decidePoolWith([valueless(kind)])).toMatchObject({ kind: "skipped", outcome, reason });
   });
 
   it("decides from the observations when a delivery mixes them with threshold alerts", () => {
     const object = hpa((h) => (h.metadata.annotations[STEP_UP_ANNOTATION] = "+1"));
-    const decision = decided(decidePoolWith([signal({ kind: "firing", value: undefined }), signal()], { object }));
+    const decision = decided(decidePoolWith([valueless("firing"), signal()], { object }));
     expect(decision).toMatchObject({ mode: "metrics", desiredReplicas: 6 });
   });
 });

@@ -63,14 +63,17 @@ describe("the delivery ledger", () => {
 
   it("property: the most recent keys are always found, and the size never exceeds the bound", () => {
     fc.assert(
-      fc.property(fc.array(fc.array(fc.string(), { minLength: 1, maxLength: 5 }), { maxLength: 60 }), (batches) => {
-        let ledger: Ledger = [];
-        batches.forEach((batch, i) => {
-          ledger = decodeLedger(encodeLedger(rememberDeliveries(ledger, batch, T0 + i)), T0 + i, TTL);
-        });
-        expect(ledger.length).toBeLessThanOrEqual(MAX_DELIVERY_KEYS);
-        for (const key of batches.at(-1) ?? []) expect(hasDelivery(ledger, key)).toBe(true);
-      }),
+      fc.property(
+        fc.array(fc.array(fc.string(), { minLength: 1, maxLength: 5 }), { maxLength: 60 }),
+        (batches) => {
+          let ledger: Ledger = [];
+          batches.forEach((batch, i) => {
+            ledger = decodeLedger(encodeLedger(rememberDeliveries(ledger, batch, T0 + i)), T0 + i, TTL);
+          });
+          expect(ledger.length).toBeLessThanOrEqual(MAX_DELIVERY_KEYS);
+          for (const key of batches.at(-1) ?? []) expect(hasDelivery(ledger, key)).toBe(true);
+        },
+      ),
     );
   });
 });

@@ -8,11 +8,20 @@ import {
   AlertMappingSchema,
   autoscaleConfigFromEnv,
   grafanaSignature,
-  SOURCES,
   type Signal,
+  SOURCES,
 } from "../../shared/autoscale";
 import { ReasonedError } from "../../shared/errors";
-import { context, delivery, edited, type Json, NOW, type PayloadFixture, payload, TOKEN } from "./autoscale-fixtures";
+import {
+  context,
+  delivery,
+  edited,
+  type Json,
+  NOW,
+  type PayloadFixture,
+  payload,
+  TOKEN,
+} from "./autoscale-fixtures";
 
 const { alertmanager, grafana, cloudwatch } = SOURCES;
 const push = SOURCES["metric-push"];
@@ -47,7 +56,9 @@ describe("Alertmanager webhook v4", () => {
       kind: "observation",
       value: 100,
     });
-    expect(signal?.deliveryKey).toContain('{}/{severity="warning"}:{namespace="default", pool="vm-pool-cirros"}');
+    expect(signal?.deliveryKey).toContain(
+      '{}/{severity="warning"}:{namespace="default", pool="vm-pool-cirros"}',
+    );
     expect(signal?.deliveryKey).toContain("4f2a7c3b9d1e0a56|2025-06-01T12:00:00.000Z|firing|100");
   });
 
@@ -109,35 +120,90 @@ describe("Alertmanager webhook v4", () => {
 
   it.each<[string, PayloadFixture, (b: Json) => void, string]>([
     // The pool label names the target; without it there is nothing to scale.
-    ["no pool label", "alertmanager/firing-cpu-high", (b) => delete b.alerts[0].labels.pool, "alerts.0.labels.pool"],
+    [
+      "no pool label",
+      "alertmanager/firing-cpu-high",
+      (b) => delete b.alerts[0].labels.pool,
+      "alerts.0.labels.pool",
+    ],
     // No namespace label and no defaultNamespace in the mapping.
-    ["no namespace label", "alertmanager/firing-cpu-high", (b) => delete b.alerts[0].labels.namespace, "alerts.0.labels.namespace"],
+    [
+      "no namespace label",
+      "alertmanager/firing-cpu-high",
+      (b) => delete b.alerts[0].labels.namespace,
+      "alerts.0.labels.namespace",
+    ],
     // Pool names are DNS-1123 subdomains.
-    ["invalid pool name", "alertmanager/firing-cpu-high", (b) => (b.alerts[0].labels.pool = "Vm_Pool"), "alerts.0.labels.pool"],
+    [
+      "invalid pool name",
+      "alertmanager/firing-cpu-high",
+      (b) => (b.alerts[0].labels.pool = "Vm_Pool"),
+      "alerts.0.labels.pool",
+    ],
     // Only the two pool kinds can be scaled.
-    ["unknown pool kind", "alertmanager/firing-cpu-high", (b) => (b.alerts[0].labels.pool_kind = "Deployment"), "alerts.0.labels.pool_kind"],
+    [
+      "unknown pool kind",
+      "alertmanager/firing-cpu-high",
+      (b) => (b.alerts[0].labels.pool_kind = "Deployment"),
+      "alerts.0.labels.pool_kind",
+    ],
     // NaN must never move a pool.
-    ["NaN value", "alertmanager/firing-cpu-high", (b) => (b.alerts[0].annotations.value = "NaN"), "alerts.0.annotations.value"],
+    [
+      "NaN value",
+      "alertmanager/firing-cpu-high",
+      (b) => (b.alerts[0].annotations.value = "NaN"),
+      "alerts.0.annotations.value",
+    ],
     // Negative utilization is nonsense.
-    ["negative value", "alertmanager/firing-cpu-high", (b) => (b.alerts[0].annotations.value = "-5"), "alerts.0.annotations.value"],
+    [
+      "negative value",
+      "alertmanager/firing-cpu-high",
+      (b) => (b.alerts[0].annotations.value = "-5"),
+      "alerts.0.annotations.value",
+    ],
     // Infinity is no observation.
-    ["infinite value", "alertmanager/firing-cpu-high", (b) => (b.alerts[0].annotations.value = "+Inf"), "alerts.0.annotations.value"],
+    [
+      "infinite value",
+      "alertmanager/firing-cpu-high",
+      (b) => (b.alerts[0].annotations.value = "+Inf"),
+      "alerts.0.annotations.value",
+    ],
     // An empty value is a template bug, not "no value".
-    ["empty value", "alertmanager/firing-cpu-high", (b) => (b.alerts[0].annotations.value = ""), "alerts.0.annotations.value"],
+    [
+      "empty value",
+      "alertmanager/firing-cpu-high",
+      (b) => (b.alerts[0].annotations.value = ""),
+      "alerts.0.annotations.value",
+    ],
     // Refused even on a resolved alert, whose value is otherwise ignored.
-    ["NaN on a resolved alert", "alertmanager/two-pools-mixed", (b) => (b.alerts[1].annotations.value = "NaN"), "alerts.1.annotations.value"],
+    [
+      "NaN on a resolved alert",
+      "alertmanager/two-pools-mixed",
+      (b) => (b.alerts[1].annotations.value = "NaN"),
+      "alerts.1.annotations.value",
+    ],
     // Grafana's payload (version 1) belongs to /hooks/grafana.
     ["wrong version", "alertmanager/firing-cpu-high", (b) => (b.version = "1"), "version"],
     // groupKey is part of the delivery identity.
     ["no groupKey", "alertmanager/firing-cpu-high", (b) => delete b.groupKey, "groupKey"],
     // status is firing or resolved.
-    ["unknown alert status", "alertmanager/firing-cpu-high", (b) => (b.alerts[0].status = "pending"), "alerts.0.status"],
+    [
+      "unknown alert status",
+      "alertmanager/firing-cpu-high",
+      (b) => (b.alerts[0].status = "pending"),
+      "alerts.0.status",
+    ],
     // startsAt is part of the delivery identity.
     ["no startsAt", "alertmanager/firing-cpu-high", (b) => delete b.alerts[0].startsAt, "alerts.0.startsAt"],
     // alerts must be a list.
     ["alerts not a list", "alertmanager/firing-cpu-high", (b) => (b.alerts = {}), "alerts"],
     // Label values are strings.
-    ["numeric label", "alertmanager/firing-cpu-high", (b) => (b.alerts[0].labels.pool = 7), "alerts.0.labels.pool"],
+    [
+      "numeric label",
+      "alertmanager/firing-cpu-high",
+      (b) => (b.alerts[0].labels.pool = 7),
+      "alerts.0.labels.pool",
+    ],
   ])("refuses %s with 400 naming the field", (_case, fixture, edit, field) => {
     const refused = failure(() => alertmanager.parse(edited(fixture, edit), context()));
     expect(refused.status).toBe(400);
@@ -156,7 +222,8 @@ describe("Alertmanager webhook v4", () => {
 });
 
 describe("token authentication (Alertmanager, events, metrics)", () => {
-  const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+  const basic = (user: string, password: string) =>
+    `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
   it.each([
     // Alertmanager `authorization: {credentials}` (type Bearer by default).
     ["bearer", `Bearer ${TOKEN}`],
@@ -189,7 +256,10 @@ describe("token authentication (Alertmanager, events, metrics)", () => {
 
   it("is 503 NotConfigured when no token is configured", () => {
     const refused = failure(() =>
-      alertmanager.authenticate(delivery("{}", { authorization: `Bearer ${TOKEN}` }), context({ token: undefined })),
+      alertmanager.authenticate(
+        delivery("{}", { authorization: `Bearer ${TOKEN}` }),
+        context({ token: undefined }),
+      ),
     );
     expect(refused).toMatchObject({ status: 503, reason: "NotConfigured" });
   });
@@ -267,12 +337,19 @@ describe("Grafana webhook", () => {
     expect(() => grafana.authenticate(delivery(raw, at(now - 10)), ctx)).not.toThrow();
     expect(failure(() => grafana.authenticate(delivery(raw, at(now - 600)), ctx)).status).toBe(401);
     // A signature without the timestamp in the MAC does not verify.
-    const unsigned = { [config.header]: grafanaSignature(config.secret, raw), [config.timestampHeader]: String(now) };
-    expect(failure(() => grafana.authenticate(delivery(raw, unsigned), ctx)).message).toBe("invalid signature");
+    const unsigned = {
+      [config.header]: grafanaSignature(config.secret, raw),
+      [config.timestampHeader]: String(now),
+    };
+    expect(failure(() => grafana.authenticate(delivery(raw, unsigned), ctx)).message).toBe(
+      "invalid signature",
+    );
   });
 
   it("falls back to the shared token when no secret is configured", () => {
-    expect(() => grafana.authenticate(delivery("{}", { authorization: `Bearer ${TOKEN}` }), context())).not.toThrow();
+    expect(() =>
+      grafana.authenticate(delivery("{}", { authorization: `Bearer ${TOKEN}` }), context()),
+    ).not.toThrow();
     expect(failure(() => grafana.authenticate(delivery("{}", {}), context())).status).toBe(401);
   });
 });
@@ -325,7 +402,11 @@ describe("CloudWatch alarm state change (EventBridge)", () => {
     // The EventBridge id is the delivery identity.
     ["no id", (b) => delete b.id, "id"],
     // Other detail-types (configuration changes) are not state changes.
-    ["another detail-type", (b) => (b["detail-type"] = "CloudWatch Alarm Configuration Change"), "detail-type"],
+    [
+      "another detail-type",
+      (b) => (b["detail-type"] = "CloudWatch Alarm Configuration Change"),
+      "detail-type",
+    ],
     // reasonData is a JSON string inside the JSON.
     ["reasonData that is not JSON", (b) => (b.detail.state.reasonData = "{oops"), "detail.state.reasonData"],
     // Negative datapoints are refused.

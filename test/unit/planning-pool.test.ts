@@ -601,11 +601,11 @@ describe("planPool: template updates and revisions", () => {
 
   it.each([
     // a VM without the revision label is outdated
-    { revision: null as string | null, revisions: true, outdated: true },
+    { revision: null as string | null, outdated: true },
     // a VM naming a revision that no longer exists is outdated
-    { revision: `${POOL_NAME}-9`, revisions: true, outdated: true },
+    { revision: `${POOL_NAME}-9`, outdated: true },
     // changing only replicas (a new generation with the same template) does not make VMs outdated
-    { revision: `${POOL_NAME}-1`, revisions: true, outdated: false },
+    { revision: `${POOL_NAME}-1`, outdated: false },
   ])("VM revision $revision outdated=$outdated", ({ revision, outdated }) => {
     const old = pool({ replicas: 1, generation: 1 });
     const next = pool({ replicas: 1, generation: 2 });
