@@ -16,6 +16,7 @@ import {
 } from "../../shared/autoscale";
 import { ReasonedError } from "../../shared/errors";
 import { createFunctionApp } from "../app";
+import { runtimeFromEnv } from "../bootstrap";
 import type { Runtime } from "../runtime";
 import { autoscaleDeps, autoscaleRoutes, sourceContext } from "./routes";
 
@@ -100,3 +101,6 @@ async function onEvent(
   }
   return { kind: "report", report };
 }
+
+/** The Lambda entry: the runtime comes from the environment, once per cold start. */
+export const handler = createAutoscaleHandler(async () => runtimeFromEnv());

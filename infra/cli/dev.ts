@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
+import { startAlertEmitter } from "../../shared/autoscale";
 import { describeIssue, SECRET_KEYS, type Secrets, secretsFromEnv, secretsSchema } from "../../shared/config";
 import type { ClusterSource } from "../../shared/kube";
 import {
@@ -90,6 +91,16 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
     schedule: true,
     ...(flags["interval-ms"] === undefined ? {} : { intervalMs: flags["interval-ms"] }),
   });
+  // The local demo: the simulated CPU load of each pool's VMIs becomes Alertmanager alerts every 15 s.
+  const emitter =
+    cluster && secrets.alertmanagerToken
+      ? startAlertEmitter({
+          kube: functions.runtime.kube,
+          url: `${functions.url}/hooks/alertmanager`,
+          token: secrets.alertmanagerToken,
+          intervalMs: 15_000,
+        })
+      : undefined;
   if (cluster) {
     print(
       `Local cluster (KubeVirt simulator): ${cluster.url}${cluster.restored > 0 ? ` (restored ${cluster.restored} objects)` : ""}`,
@@ -99,6 +110,10 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
     `Function server: ${functions.url}  (POST /reconcile, /hooks/alertmanager, /hooks/slack, /hooks/mattermost, /hooks/events; GET /healthz, /metrics)`,
   );
   print(`Scheduler: reconcile-all every ${functions.intervalMs / 1000} s`);
+  if (emitter)
+    print(
+      "Alert emitter: simulated CPU load → POST /hooks/alertmanager every 15 s (set it: npx vmpool load <pool> <percent>)",
+    );
   print(`Dev secrets: ${join(dataDir, "secrets.json")}`);
   print("");
   print(`export KUBECONFIG=${kubeconfigPath}`);
@@ -107,6 +122,7 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
     kubeconfigPath,
     secrets,
     stop: async () => {
+      await emitter?.stop();
       await functions.stop();
       await cluster?.close();
     },

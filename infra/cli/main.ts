@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { parseDevFlags, startDev } from "./dev";
 import { runInfra } from "./infra";
+import { runLoad } from "./load";
 import { runReconcile } from "./reconcile";
 import { parseServeFlags, startServe } from "./serve";
 
@@ -19,6 +20,7 @@ commands:
              run one reconcile pass (one pool, or every pool) and print the plan like terraform plan
   infra      plan|apply|destroy [--config FILE] [--destroy]
              the EventBridge rules and Lambda invoke permissions (config: VMPOOL_INFRA_CONFIG or VMPOOL_* env)
+  load       <ns/name | vmirs/ns/name> <percent>   set the simulated CPU load of a pool's VMIs (local cluster)
   help       show this text`;
 
 async function dev(args: string[]): Promise<void> {
@@ -81,6 +83,18 @@ async function main(argv: string[]): Promise<void> {
       return dev(rest);
     case "serve":
       return serve(rest);
+    case "load": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { "data-dir": { type: "string" } },
+        allowPositionals: true,
+        strict: true,
+      });
+      process.exitCode = await runLoad(positionals, values["data-dir"] ?? ".local", (line) =>
+        console.log(line),
+      );
+      return;
+    }
     case "reconcile": {
       const { values, positionals } = parseArgs({
         args: rest,

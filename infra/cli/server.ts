@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createFunctionApp, type RouteFactory } from "../../functions/app";
+import { autoscaleRoutes } from "../../functions/autoscale/routes";
 import { createRuntime, passDeps } from "../../functions/bootstrap";
 import { reconcileRoutes } from "../../functions/reconcile/routes";
 import { type Runtime, settingsFromEnv } from "../../functions/runtime";
@@ -20,7 +21,7 @@ import { SCHEDULES } from "../aws/definitions";
 const log = logger("function-server");
 
 /** Every function's routes, as the Node server serves them. */
-export const ALL_ROUTES: readonly RouteFactory[] = [reconcileRoutes];
+export const ALL_ROUTES: readonly RouteFactory[] = [reconcileRoutes, (runtime) => autoscaleRoutes(runtime)];
 
 export interface FunctionServerOptions {
   readonly source: ClusterSource;

@@ -301,14 +301,16 @@ async function autoscaleSet(
   };
   const ceiling = checkAutoscaleCeiling(spec.maxReplicas, ctx.replicaCeiling);
   if (!ceiling.ok) return refuse(ctx, command, ceiling.reason, ceiling.message);
-  const foreign = await foreignAutoscaler(ctx, found, command);
-  if (!foreign.ok) return foreign.outcome;
+  const editable = await editableAutoscaler(ctx, found, command);
+  if (!editable.ok) return editable.outcome;
   const claimed = await claimDelivery(ctx, found);
   if (!claimed.ok) return claimed.outcome;
   const pool = claimed.value;
   const result: ChatResult = { kind: "autoscaleSet", pool: pool.id, ...spec, by: actor(ctx) };
+  let existing = editable.value;
   for (let attempt = 1; ; attempt++) {
-    const existing = findAutoscaler(await ctx.port.listAutoscalers(pool.id.namespace), pool);
+    // After a 409 or a lost create race, look again.
+    if (attempt > 1) existing = findAutoscaler(await ctx.port.listAutoscalers(pool.id.namespace), pool);
     if (existing && hasAutoscaleSpec(existing, spec)) return done(result);
     try {
       if (existing) await ctx.port.replaceAutoscaler(withAutoscaleSpec(existing, spec));
@@ -336,9 +338,9 @@ async function autoscaleSet(
 
 async function autoscaleOff(ctx: ExecuteContext, found: PoolSnapshot): Promise<ExecuteOutcome> {
   const command: ChatCommand = { name: "autoscale", pool: found.id, mode: "off" };
-  const foreign = await foreignAutoscaler(ctx, found, command);
-  if (!foreign.ok) return foreign.outcome;
-  const existing = foreign.value;
+  const editable = await editableAutoscaler(ctx, found, command);
+  if (!editable.ok) return editable.outcome;
+  const existing = editable.value;
   if (!existing) {
     return done({
       kind: "error",
@@ -359,7 +361,7 @@ async function autoscaleOff(ctx: ExecuteContext, found: PoolSnapshot): Promise<E
 }
 
 /** The pool's HPA, unless another controller (KEDA) owns it: then chat must not touch it. */
-async function foreignAutoscaler(
+async function editableAutoscaler(
   ctx: ExecuteContext,
   pool: PoolSnapshot,
   command: ChatCommand,

@@ -1,0 +1,318 @@
+/**
+ * The Lambda bundles as Lambda runs them: every discovered function is built (into a temp directory, not `dist/`),
+ * checked against the size budget and its zip, copied outside the repository (no `node_modules` anywhere above),
+ * and invoked in a fresh `node` process with fixture events, configured only by environment variables, against a
+ * real local cluster. AWS calls (chat-ops publishing its job) go to a stand-in on 127.0.0.1 via the SDK's
+ * `AWS_ENDPOINT_URL_EVENTBRIDGE`; the chat reply goes to the same stand-in as `response_url`.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type BuiltFunction,
+  buildFunctions,
+  discoverFunctions,
+  MAX_BUNDLE_BYTES,
+  REPO_ROOT,
+} from "../../infra/build";
+import { createKube, type Kube } from "../../shared/kube";
+import {
+  copyBundle,
+  hasNodeModulesAbove,
+  type Invocation,
+  invokeFresh,
+  readZip,
+} from "../support/bundle-runner";
+import { startTestCluster, type TestCluster } from "../support/local-cluster";
+import { autoscaleHpa, seedPool } from "./autoscale-support";
+import { ALICE, slackBody, slackHeaders, TEAM_POLICY, writePolicy } from "./chatops-support";
+
+const FUNCTIONS = discoverFunctions(REPO_ROOT).map((fn) => fn.name);
+const FIXTURES = join(import.meta.dirname, "../fixtures");
+const fixture = (path: string) =>
+  JSON.parse(readFileSync(join(FIXTURES, path), "utf8")) as Record<string, unknown>;
+
+const SECRETS = {
+  VMPOOL_RECONCILE_TOKEN: "bundle-reconcile-token-0123456789",
+  VMPOOL_ALERTMANAGER_TOKEN: "bundle-alertmanager-token-012345",
+  VMPOOL_SLACK_SIGNING_SECRET: "bundle-slack-signing-secret-0123",
+  VMPOOL_MATTERMOST_TOKEN: "bundle-mattermost-token-01234567",
+};
+
+/** A stand-in for EventBridge (PutEvents over the awsJson 1.1 protocol) and for Slack's `response_url`. */
+interface StandIn {
+  readonly url: string;
+  readonly putEvents: Array<{ Entries: Array<{ Source: string; DetailType: string; Detail: string }> }>;
+  readonly replies: Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+async function startStandIn(): Promise<StandIn> {
+  const putEvents: StandIn["putEvents"] = [];
+  const replies: StandIn["replies"] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+      if (req.headers["x-amz-target"] === "AWSEvents.PutEvents") {
+        putEvents.push(body);
+        res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
+        res.end(
+          JSON.stringify({
+            FailedEntryCount: 0,
+            Entries: body.Entries.map((_: unknown, i: number) => ({ EventId: `e${i}` })),
+          }),
+        );
+        return;
+      }
+      replies.push(body);
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    putEvents,
+    replies,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+let tmp: string;
+let built: Map<string, BuiltFunction>;
+let env: TestCluster;
+let kube: Kube;
+let standIn: StandIn;
+let childEnv: Record<string, string>;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), "vmpool-bundle-"));
+  const results = await buildFunctions({ outdir: join(tmp, "build") });
+  built = new Map(results.map((fn) => [fn.name, fn]));
+  env = await startTestCluster({ simulator: false });
+  kube = createKube({ kind: "kubeconfig", path: env.kubeconfig });
+  standIn = await startStandIn();
+  childEnv = {
+    ...SECRETS,
+    VMPOOL_KUBECONFIG: env.kubeconfig,
+    HOME: tmp,
+    TZ: "UTC",
+    LOG_LEVEL: "warn",
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "AKIDBUNDLETEST",
+    AWS_SECRET_ACCESS_KEY: "bundle-test-secret",
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_ENDPOINT_URL_EVENTBRIDGE: standIn.url,
+    VMPOOL_EVENT_BUS_NAME: "vmpool-functions",
+    VMPOOL_CHATOPS_POLICY_FILE: writePolicy(tmp, "policy", TEAM_POLICY),
+    VMPOOL_CHATOPS_RESPONSE_URLS: "http://127.0.0.1:*",
+  };
+}, 180_000);
+
+afterAll(async () => {
+  await standIn?.close();
+  await env?.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+function bundleOf(name: string): BuiltFunction {
+  const fn = built.get(name);
+  if (fn === undefined) throw new Error(`${name} was not built`);
+  return fn;
+}
+
+/** One cold invocation of the bundle, copied to its own directory outside the repository. */
+function invoke(name: string, event: unknown): Promise<Invocation> {
+  const dir = join(tmp, "run", name);
+  return invokeFresh({ module: copyBundle(bundleOf(name).bundle, dir), event, env: childEnv, workdir: dir });
+}
+
+/** A function URL (payload 2.0) request. */
+function functionUrlEvent(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+  base64 = false,
+): Record<string, unknown> {
+  const base = fixture("eventbridge/function-url-reconcile.json") as {
+    headers: Record<string, string>;
+    requestContext: { http: Record<string, string> };
+  };
+  return {
+    ...base,
+    rawPath: path,
+    headers: { ...base.headers, ...headers },
+    requestContext: { ...base.requestContext, http: { ...base.requestContext.http, method, path } },
+    body: base64 ? Buffer.from(body, "utf8").toString("base64") : body,
+    isBase64Encoded: base64,
+  };
+}
+
+interface HttpAnswer {
+  statusCode: number;
+  body: string;
+}
+
+async function replicas(name: string): Promise<number | undefined> {
+  return (await kube.getScale("VirtualMachinePool", "default", name))?.spec?.replicas;
+}
+
+/** Fixture invocations per function; every discovered function must have at least one. */
+const CASES: Record<string, Array<readonly [string, (name: string) => Promise<void>]>> = {
+  reconcile: [
+    [
+      "a scheduled EventBridge event runs a reconcile-all pass that creates the pool's VMs",
+      async (name) => {
+        await kube.create("VirtualMachinePool", seedPool("bundled-reconcile", 2) as never);
+        const { result, error } = await invoke(name, fixture("eventbridge/scheduled-event.json"));
+        expect(error).toBeUndefined();
+        expect(result).toMatchObject({ ok: true });
+        expect((result as { results: unknown[] }).results).toContainEqual(
+          expect.objectContaining({ name: "bundled-reconcile", outcome: "Acted" }),
+        );
+        const vms = (await kube.list("VirtualMachine", { namespace: "default" })).map(
+          (vm) => vm.metadata.name,
+        );
+        expect(vms).toEqual(expect.arrayContaining(["bundled-reconcile-0", "bundled-reconcile-1"]));
+      },
+    ],
+    [
+      "a function URL POST /reconcile with the bearer token answers 200 with the pass",
+      async (name) => {
+        const event = functionUrlEvent(
+          "POST",
+          "/reconcile",
+          { authorization: `Bearer ${SECRETS.VMPOOL_RECONCILE_TOKEN}` },
+          JSON.stringify({ namespace: "default", name: "bundled-reconcile", dryRun: true }),
+        );
+        const { result } = await invoke(name, event);
+        const answer = result as HttpAnswer;
+        expect(answer.statusCode).toBe(200);
+        expect(JSON.parse(answer.body).results).toEqual([
+          expect.objectContaining({ name: "bundled-reconcile", outcome: "DryRun" }),
+        ]);
+      },
+    ],
+    [
+      "a function URL POST /reconcile without the token answers 401",
+      async (name) => {
+        const { result } = await invoke(name, functionUrlEvent("POST", "/reconcile", {}, "{}"));
+        expect((result as HttpAnswer).statusCode).toBe(401);
+      },
+    ],
+  ],
+  autoscale: [
+    [
+      "a CloudWatch alarm state change scales the pool its HPA targets",
+      async (name) => {
+        await kube.create("VirtualMachinePool", seedPool("bundled-autoscale", 3) as never);
+        await kube.create("HorizontalPodAutoscaler", autoscaleHpa("bundled-autoscale"));
+        const event = fixture("cloudwatch/alarm-cpu-high.json") as {
+          detail: {
+            configuration: {
+              metrics: Array<{ metricStat: { metric: { dimensions: Record<string, string> } } }>;
+            };
+          };
+        };
+        const dimensions = event.detail.configuration.metrics[0]?.metricStat.metric.dimensions;
+        if (dimensions === undefined) throw new Error("fixture without dimensions");
+        dimensions.pool = "bundled-autoscale";
+        const { result, error } = await invoke(name, { ...event, time: new Date().toISOString() });
+        expect(error).toBeUndefined();
+        expect(result).toMatchObject({
+          kind: "report",
+          report: { results: [{ outcome: "Scaled", from: 3, to: 6 }] },
+        });
+        expect(await replicas("bundled-autoscale")).toBe(6);
+      },
+    ],
+    [
+      "a function URL POST /hooks/alertmanager without the token answers 401",
+      async (name) => {
+        const body = JSON.stringify(fixture("alertmanager/firing-cpu-high.json"));
+        const { result } = await invoke(name, functionUrlEvent("POST", "/hooks/alertmanager", {}, body));
+        expect((result as HttpAnswer).statusCode).toBe(401);
+      },
+    ],
+  ],
+  chatops: [
+    [
+      "a signed Slack command is acknowledged and published; the published job, delivered back, scales the pool",
+      async (name) => {
+        await kube.create("VirtualMachinePool", seedPool("bundled-chatops", 2) as never);
+        const responseUrl = `${standIn.url}/response/1`;
+        const body = slackBody({ text: "scale default/bundled-chatops 4", response_url: responseUrl });
+        const event = functionUrlEvent(
+          "POST",
+          "/hooks/slack",
+          slackHeaders(body, new Date(), SECRETS.VMPOOL_SLACK_SIGNING_SECRET),
+          body,
+          true,
+        );
+        const ack = await invoke(name, event);
+        expect(ack.error).toBeUndefined();
+        expect((ack.result as HttpAnswer).statusCode).toBe(200);
+        expect(standIn.putEvents).toHaveLength(1);
+        const entry = standIn.putEvents[0]?.Entries[0];
+        expect(entry).toMatchObject({ Source: "vmpool-functions", DetailType: "Chat Command Requested" });
+        expect(JSON.parse(entry?.Detail ?? "{}")).toMatchObject({
+          text: "scale default/bundled-chatops 4",
+          subject: { userId: ALICE.userId },
+        });
+
+        const delivered = {
+          ...fixture("slack/chat-command-requested.json"),
+          detail: JSON.parse(entry?.Detail ?? "{}"),
+        };
+        const work = await invoke(name, delivered);
+        expect(work.error).toBeUndefined();
+        expect(work.result).toMatchObject({ ok: true });
+        expect(await replicas("bundled-chatops")).toBe(4);
+        expect(JSON.stringify(standIn.replies)).toContain("bundled-chatops");
+      },
+    ],
+  ],
+};
+
+describe("Lambda bundles", () => {
+  it("finds the functions to bundle", () => {
+    expect(FUNCTIONS).toEqual(expect.arrayContaining(["reconcile"]));
+    expect(hasNodeModulesAbove(tmp)).toBe(false);
+  });
+
+  describe.each(FUNCTIONS)("%s", (name) => {
+    it("exports handler, fits the size budget, and its zip holds exactly index.mjs", () => {
+      const fn = bundleOf(name);
+      expect(fn.exports).toContain("handler");
+      expect(fn.bundleBytes).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
+      const entries = readZip(readFileSync(fn.zip));
+      expect(entries.map((e) => [e.name, e.mode])).toEqual([["index.mjs", 0o100644]]);
+      expect(entries[0]?.data.equals(readFileSync(fn.bundle))).toBe(true);
+      expect(readFileSync(fn.bundle, "utf8")).toMatch(
+        /^import\{createRequire as __vmpoolCreateRequire\}from"node:module";/,
+      );
+    });
+
+    it("loads in a fresh node process outside the repository and answers an unknown event without throwing", async () => {
+      const { exports, error, result } = await invoke(name, { hello: "world" });
+      expect(exports).toContain("handler");
+      // Whatever the function makes of it, a stray event must not crash the runtime's import or first call.
+      expect(error?.message ?? "").not.toMatch(/Dynamic require|Cannot find (module|package)|is not defined/);
+      expect(result === undefined && error === undefined).toBe(false);
+    });
+
+    it("has fixture cases", () => {
+      expect(CASES[name]?.length ?? 0).toBeGreaterThan(0);
+    });
+
+    it.each(CASES[name] ?? [])("%s", async (_label, run) => {
+      await run(name);
+    });
+  });
+});
