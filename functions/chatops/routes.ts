@@ -187,6 +187,10 @@ async function slackHook(
     triggerId: command.trigger_id,
     retryNumHeader: c.req.header("x-slack-retry-num") ?? null,
   });
+  if (delivery.retryNum > 0) {
+    // Answered again; the worker recognises the key on the pool and does not run a change twice.
+    log.info({ deliveryKey: delivery.key, retryNum: delivery.retryNum }, "Slack redelivered a command");
+  }
   const reply = await accept(
     job(runtime, "slack", command.text, subjectOf(command), command.response_url, delivery.key),
   );

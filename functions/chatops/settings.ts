@@ -19,6 +19,7 @@ import { ReasonedError } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
 import type { Runtime } from "../runtime";
 
+/** The chat-ops function's own environment variables (the shared ones are in functions/runtime.ts). */
 export const chatopsEnvSchema = z.object({
   /**
    * Origins results may be posted to, comma-separated: `https://*` (default), `https://hooks.slack.com`,

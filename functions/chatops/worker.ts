@@ -34,6 +34,7 @@ export interface ChatopsWorker {
   run(job: ChatJob): Promise<ExecuteOutcome>;
 }
 
+/** The worker for one runtime: built once per cold start, run once per accepted command. */
 export function createChatopsWorker(runtime: Runtime, deps: WorkerDeps): ChatopsWorker {
   return {
     async run(job) {

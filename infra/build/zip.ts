@@ -14,10 +14,13 @@ export interface ZipEntry {
 }
 
 /**
- * 1980-01-01 00:00, the earliest DOS timestamp. Built from local components because DOS timestamps are local
- * wall-clock fields; with `forceDosTimestamp` no UTC extra field is written, so every time zone agrees.
+ * 1980-01-02 00:00 local time, built per archive: DOS timestamps are local wall-clock fields, so the same local
+ * components give the same bytes in every time zone (with `forceDosTimestamp` no UTC extra field is written). A
+ * day past the DOS epoch, so yazl's clamp to 1980-01-01 (taken in the zone it loaded in) never applies.
  */
-const FIXED_MTIME = new Date(1980, 0, 1, 0, 0, 0);
+function fixedMtime(): Date {
+  return new Date(1980, 0, 2, 0, 0, 0);
+}
 
 /** Regular file, rw-r--r-- (what Lambda expects for code it only reads). */
 const FILE_MODE = 0o100644;
@@ -28,7 +31,7 @@ export function zipBuffer(entries: readonly ZipEntry[]): Promise<Buffer> {
   const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of sorted) {
     zip.addBuffer(entry.data, entry.name, {
-      mtime: FIXED_MTIME,
+      mtime: fixedMtime(),
       mode: FILE_MODE,
       forceDosTimestamp: true,
       compress: true,

@@ -10,6 +10,7 @@ import type { ChatSubject } from "./policy";
 
 const name = z.string().min(1).max(256);
 
+/** A job as it crosses EventBridge: strict, since it is our own contract and carries who may do what. */
 export const chatJobSchema = z.strictObject({
   source: z.enum(["slack", "mattermost"]),
   /** The command text after the slash command. */

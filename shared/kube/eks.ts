@@ -6,8 +6,6 @@
  * `pkg/token/token.go`). STS honours such a URL for 15 minutes after its `X-Amz-Date` whatever `X-Amz-Expires`
  * says; the token is cached across warm invocations and minted again a minute before it lapses.
  */
-import { Sha256 } from "@aws-crypto/sha256-js";
-import { SignatureV4 } from "@smithy/signature-v4";
 import { KubeError } from "./errors";
 
 export const EKS_TOKEN_PREFIX = "k8s-aws-v1.";
@@ -61,8 +59,8 @@ function base64UrlNoPadding(text: string): string {
 }
 
 /**
- * Mints one token for `clusterName` from `credentials`, signed at `signingDate`. Pure apart from hashing: the same
- * inputs give the same token.
+ * Mints one token for `clusterName` from `credentials`, signed at `signingDate`. Deterministic: the same inputs
+ * give the same token.
  */
 export async function mintEksToken(
   clusterName: string,
@@ -71,6 +69,11 @@ export async function mintEksToken(
   signingDate: Date,
 ): Promise<EksToken> {
   const hostname = stsHost(region);
+  // Loaded on first use, like the credential chain: only EKS deployments pay for the signer at all.
+  const [{ SignatureV4 }, { Sha256 }] = await Promise.all([
+    import("@smithy/signature-v4"),
+    import("@aws-crypto/sha256-js"),
+  ]);
   const signer = new SignatureV4({
     credentials: {
       accessKeyId: credentials.accessKeyId,

@@ -3,9 +3,10 @@
  * `test/bench/<name>.ts` exporting `defineSuite("<name>", async (ctx) => rows)`, then list it here.
  */
 import { autoscale } from "./autoscale";
+import { bundle } from "./bundle";
 import { chatops } from "./chatops";
 import type { Suite } from "./harness";
 import { localCluster } from "./local-cluster";
 import { reconcile } from "./reconcile";
 
-export const SUITES: readonly Suite[] = [localCluster, reconcile, autoscale, chatops];
+export const SUITES: readonly Suite[] = [localCluster, reconcile, autoscale, chatops, bundle];

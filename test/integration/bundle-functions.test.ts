@@ -6,8 +6,6 @@
  * `AWS_ENDPOINT_URL_EVENTBRIDGE`; the chat reply goes to the same stand-in as `response_url`.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,11 +18,16 @@ import {
 } from "../../infra/build";
 import { createKube, type Kube } from "../../shared/kube";
 import {
+  type AwsStandIn,
+  BUNDLE_SECRETS,
   copyBundle,
+  functionUrlEvent,
   hasNodeModulesAbove,
   type Invocation,
   invokeFresh,
+  lambdaEnv,
   readZip,
+  startAwsStandIn,
 } from "../support/bundle-runner";
 import { startTestCluster, type TestCluster } from "../support/local-cluster";
 import { autoscaleHpa, seedPool } from "./autoscale-support";
@@ -35,59 +38,11 @@ const FIXTURES = join(import.meta.dirname, "../fixtures");
 const fixture = (path: string) =>
   JSON.parse(readFileSync(join(FIXTURES, path), "utf8")) as Record<string, unknown>;
 
-const SECRETS = {
-  VMPOOL_RECONCILE_TOKEN: "bundle-reconcile-token-0123456789",
-  VMPOOL_ALERTMANAGER_TOKEN: "bundle-alertmanager-token-012345",
-  VMPOOL_SLACK_SIGNING_SECRET: "bundle-slack-signing-secret-0123",
-  VMPOOL_MATTERMOST_TOKEN: "bundle-mattermost-token-01234567",
-};
-
-/** A stand-in for EventBridge (PutEvents over the awsJson 1.1 protocol) and for Slack's `response_url`. */
-interface StandIn {
-  readonly url: string;
-  readonly putEvents: Array<{ Entries: Array<{ Source: string; DetailType: string; Detail: string }> }>;
-  readonly replies: Array<Record<string, unknown>>;
-  close(): Promise<void>;
-}
-
-async function startStandIn(): Promise<StandIn> {
-  const putEvents: StandIn["putEvents"] = [];
-  const replies: StandIn["replies"] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
-      if (req.headers["x-amz-target"] === "AWSEvents.PutEvents") {
-        putEvents.push(body);
-        res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
-        res.end(
-          JSON.stringify({
-            FailedEntryCount: 0,
-            Entries: body.Entries.map((_: unknown, i: number) => ({ EventId: `e${i}` })),
-          }),
-        );
-        return;
-      }
-      replies.push(body);
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    putEvents,
-    replies,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
 let tmp: string;
 let built: Map<string, BuiltFunction>;
 let env: TestCluster;
 let kube: Kube;
-let standIn: StandIn;
+let standIn: AwsStandIn;
 let childEnv: Record<string, string>;
 
 beforeAll(async () => {
@@ -96,22 +51,13 @@ beforeAll(async () => {
   built = new Map(results.map((fn) => [fn.name, fn]));
   env = await startTestCluster({ simulator: false });
   kube = createKube({ kind: "kubeconfig", path: env.kubeconfig });
-  standIn = await startStandIn();
-  childEnv = {
-    ...SECRETS,
-    VMPOOL_KUBECONFIG: env.kubeconfig,
-    HOME: tmp,
-    TZ: "UTC",
-    LOG_LEVEL: "warn",
-    AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "AKIDBUNDLETEST",
-    AWS_SECRET_ACCESS_KEY: "bundle-test-secret",
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_ENDPOINT_URL_EVENTBRIDGE: standIn.url,
-    VMPOOL_EVENT_BUS_NAME: "vmpool-functions",
-    VMPOOL_CHATOPS_POLICY_FILE: writePolicy(tmp, "policy", TEAM_POLICY),
-    VMPOOL_CHATOPS_RESPONSE_URLS: "http://127.0.0.1:*",
-  };
+  standIn = await startAwsStandIn();
+  childEnv = lambdaEnv({
+    kubeconfig: env.kubeconfig,
+    home: tmp,
+    standIn,
+    policyFile: writePolicy(tmp, "policy", TEAM_POLICY),
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -132,26 +78,21 @@ function invoke(name: string, event: unknown): Promise<Invocation> {
   return invokeFresh({ module: copyBundle(bundleOf(name).bundle, dir), event, env: childEnv, workdir: dir });
 }
 
-/** A function URL (payload 2.0) request. */
-function functionUrlEvent(
+/** A function URL (payload 2.0) request on the reconcile fixture's shape. */
+function urlEvent(
   method: string,
   path: string,
   headers: Record<string, string>,
   body: string,
   base64 = false,
-): Record<string, unknown> {
-  const base = fixture("eventbridge/function-url-reconcile.json") as {
-    headers: Record<string, string>;
-    requestContext: { http: Record<string, string> };
-  };
-  return {
-    ...base,
-    rawPath: path,
-    headers: { ...base.headers, ...headers },
-    requestContext: { ...base.requestContext, http: { ...base.requestContext.http, method, path } },
-    body: base64 ? Buffer.from(body, "utf8").toString("base64") : body,
-    isBase64Encoded: base64,
-  };
+) {
+  return functionUrlEvent(fixture("eventbridge/function-url-reconcile.json"), {
+    method,
+    path,
+    headers,
+    body,
+    base64,
+  });
 }
 
 interface HttpAnswer {
@@ -185,10 +126,10 @@ const CASES: Record<string, Array<readonly [string, (name: string) => Promise<vo
     [
       "a function URL POST /reconcile with the bearer token answers 200 with the pass",
       async (name) => {
-        const event = functionUrlEvent(
+        const event = urlEvent(
           "POST",
           "/reconcile",
-          { authorization: `Bearer ${SECRETS.VMPOOL_RECONCILE_TOKEN}` },
+          { authorization: `Bearer ${BUNDLE_SECRETS.VMPOOL_RECONCILE_TOKEN}` },
           JSON.stringify({ namespace: "default", name: "bundled-reconcile", dryRun: true }),
         );
         const { result } = await invoke(name, event);
@@ -202,7 +143,7 @@ const CASES: Record<string, Array<readonly [string, (name: string) => Promise<vo
     [
       "a function URL POST /reconcile without the token answers 401",
       async (name) => {
-        const { result } = await invoke(name, functionUrlEvent("POST", "/reconcile", {}, "{}"));
+        const { result } = await invoke(name, urlEvent("POST", "/reconcile", {}, "{}"));
         expect((result as HttpAnswer).statusCode).toBe(401);
       },
     ],
@@ -236,7 +177,7 @@ const CASES: Record<string, Array<readonly [string, (name: string) => Promise<vo
       "a function URL POST /hooks/alertmanager without the token answers 401",
       async (name) => {
         const body = JSON.stringify(fixture("alertmanager/firing-cpu-high.json"));
-        const { result } = await invoke(name, functionUrlEvent("POST", "/hooks/alertmanager", {}, body));
+        const { result } = await invoke(name, urlEvent("POST", "/hooks/alertmanager", {}, body));
         expect((result as HttpAnswer).statusCode).toBe(401);
       },
     ],
@@ -248,10 +189,10 @@ const CASES: Record<string, Array<readonly [string, (name: string) => Promise<vo
         await kube.create("VirtualMachinePool", seedPool("bundled-chatops", 2) as never);
         const responseUrl = `${standIn.url}/response/1`;
         const body = slackBody({ text: "scale default/bundled-chatops 4", response_url: responseUrl });
-        const event = functionUrlEvent(
+        const event = urlEvent(
           "POST",
           "/hooks/slack",
-          slackHeaders(body, new Date(), SECRETS.VMPOOL_SLACK_SIGNING_SECRET),
+          slackHeaders(body, new Date(), BUNDLE_SECRETS.VMPOOL_SLACK_SIGNING_SECRET),
           body,
           true,
         );

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createFunctionApp } from "../../functions/app";
+import { MAX_IN_FLIGHT } from "../../functions/chatops";
 import { MAX_CHAT_BODY_BYTES } from "../../shared/chatops";
 import { startTestCluster, type TestCluster } from "../support/local-cluster";
 import {
@@ -357,6 +358,40 @@ describe("chat-ops webhook security", () => {
     await dev.h.chatops.idle();
     expect(((await response.json()) as { text: string }).text).toContain("Working on");
     expect(dev.posts[0]?.body.text).toMatch(/^vmpool\/default\/vm-pool-cirros\nDesired: /);
+  });
+
+  it("bounds the commands running in process: beyond MAX_IN_FLIGHT the user is asked to retry", async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const stuck = chatopsHarness(env, {
+      reconcile: false,
+      policyFile: writePolicy(dir, "stuck", TEAM_POLICY),
+      chatops: {
+        // Result posts hang until released, so every accepted command stays in flight.
+        fetch: async () => {
+          await gate;
+          return new Response("ok");
+        },
+      },
+    });
+    const app = createFunctionApp(stuck.runtime, [() => stuck.chatops.routes]);
+    const texts: string[] = [];
+    for (let i = 0; i <= MAX_IN_FLIGHT; i++) {
+      stuck.setNow(now());
+      const { body, headers } = signed("status vm-pool-cirros", { trigger_id: `busy.${i}` });
+      const response = await app.request("/hooks/slack", { method: "POST", body, headers });
+      texts.push(((await response.json()) as { text: string }).text);
+      // Let the accepted command start (and block on its post) before the next request.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(texts.slice(0, MAX_IN_FLIGHT).every((t) => t.startsWith("Working on"))).toBe(true);
+    expect(texts[MAX_IN_FLIGHT]).toBe(
+      "That did not work\nToo many commands are running right now; please try again in a moment.\nBusy",
+    );
+    release();
+    await stuck.chatops.idle();
   });
 });
 

@@ -7,6 +7,8 @@
  */
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { dirname, join, parse } from "node:path";
 import { pathToFileURL } from "node:url";
 import { inflateRawSync } from "node:zlib";
@@ -196,4 +198,105 @@ export function readZip(zip: Buffer): ZipRecord[] {
     offset += 46 + nameLength + extraLength + commentLength;
   }
   return records;
+}
+
+/**
+ * A stand-in on 127.0.0.1 for EventBridge (PutEvents over the awsJson 1.1 protocol, reached through the SDK's
+ * `AWS_ENDPOINT_URL_EVENTBRIDGE`) and for chat `response_url`s (any other POST).
+ */
+export interface AwsStandIn {
+  readonly url: string;
+  readonly putEvents: Array<{ Entries: Array<{ Source: string; DetailType: string; Detail: string }> }>;
+  readonly replies: Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+export async function startAwsStandIn(): Promise<AwsStandIn> {
+  const putEvents: AwsStandIn["putEvents"] = [];
+  const replies: AwsStandIn["replies"] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+      if (req.headers["x-amz-target"] === "AWSEvents.PutEvents") {
+        putEvents.push(body);
+        const entries = (body.Entries as unknown[]).map((_, i) => ({
+          EventId: `event-${putEvents.length}-${i}`,
+        }));
+        res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
+        res.end(JSON.stringify({ FailedEntryCount: 0, Entries: entries }));
+        return;
+      }
+      replies.push(body);
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    putEvents,
+    replies,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The four webhook secrets, as the functions read them from the environment. */
+export const BUNDLE_SECRETS = {
+  VMPOOL_RECONCILE_TOKEN: "bundle-reconcile-token-0123456789",
+  VMPOOL_ALERTMANAGER_TOKEN: "bundle-alertmanager-token-012345",
+  VMPOOL_SLACK_SIGNING_SECRET: "bundle-slack-signing-secret-0123",
+  VMPOOL_MATTERMOST_TOKEN: "bundle-mattermost-token-01234567",
+} as const;
+
+/**
+ * What a deployed function's configuration holds: the cluster (a kubeconfig path), the secrets, dummy AWS
+ * credentials and the stand-in's endpoint (nothing leaves 127.0.0.1), and the chat-ops policy and reply origins.
+ */
+export function lambdaEnv(options: {
+  readonly kubeconfig: string;
+  readonly home: string;
+  readonly standIn: AwsStandIn;
+  readonly policyFile: string;
+  readonly logLevel?: string;
+}): Record<string, string> {
+  return {
+    ...BUNDLE_SECRETS,
+    VMPOOL_KUBECONFIG: options.kubeconfig,
+    HOME: options.home,
+    TZ: "UTC",
+    LOG_LEVEL: options.logLevel ?? "warn",
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "AKIDBUNDLETEST",
+    AWS_SECRET_ACCESS_KEY: "bundle-test-secret",
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_ENDPOINT_URL_EVENTBRIDGE: options.standIn.url,
+    VMPOOL_EVENT_BUS_NAME: "vmpool-functions",
+    VMPOOL_CHATOPS_POLICY_FILE: options.policyFile,
+    VMPOOL_CHATOPS_RESPONSE_URLS: "http://127.0.0.1:*",
+  };
+}
+
+/** A Lambda function URL (payload 2.0) request, on the shape of the reconcile fixture. */
+export function functionUrlEvent(
+  base: Record<string, unknown>,
+  request: { method: string; path: string; headers?: Record<string, string>; body: string; base64?: boolean },
+): Record<string, unknown> {
+  const shape = base as { headers: Record<string, string>; requestContext: { http: Record<string, string> } };
+  return {
+    ...shape,
+    rawPath: request.path,
+    headers: { ...shape.headers, ...(request.headers ?? {}) },
+    requestContext: {
+      ...shape.requestContext,
+      http: { ...shape.requestContext.http, method: request.method, path: request.path },
+    },
+    body: request.base64 === true ? Buffer.from(request.body, "utf8").toString("base64") : request.body,
+    isBase64Encoded: request.base64 === true,
+  };
 }

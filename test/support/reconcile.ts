@@ -17,11 +17,15 @@ export interface Reconciler {
 
 let holders = 0;
 
-export function reconciler(env: TestCluster, secrets: Runtime["secrets"] = {}): Reconciler {
+export function reconciler(
+  env: TestCluster,
+  secrets: Runtime["secrets"] = {},
+  settings: Record<string, string> = {},
+): Reconciler {
   const runtime = createRuntime({
     kube: createKube({ kind: "kubeconfig", path: env.kubeconfig }),
     secrets,
-    settings: settingsFromEnv({}),
+    settings: settingsFromEnv(settings),
     devMode: true,
     random: seededRandom(7),
   });
