@@ -26,7 +26,7 @@ const SECRET = "bench-signing-secret-0123456789abcdef";
 const ACK_P99_TARGET_MS = 50;
 const WARMUP = 50;
 /** Commands per second from the sender: far above any real chat channel, low enough not to pile up. */
-const RATE_PER_S = 50;
+const RATE_PER_S = Number(process.env.RATE ?? 50);
 
 const POOL: NewObject<"VirtualMachinePool"> = {
   metadata: { name: "bench-pool", namespace: "default" },
