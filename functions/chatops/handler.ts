@@ -14,6 +14,7 @@ import {
 } from "../../infra/aws";
 import { parseChatJob } from "../../shared/chatops";
 import { logger } from "../../shared/log";
+import { runtimeFromEnv } from "../bootstrap";
 import type { Runtime } from "../runtime";
 import { type ChatJobPublisher, type Chatops, type ChatopsOptions, createChatops } from "./routes";
 import { type ChatopsSettings, chatopsSettingsFromEnv } from "./settings";
@@ -84,3 +85,6 @@ export function createChatopsHandler(
     } satisfies WorkerInvocationResult;
   };
 }
+
+/** The Lambda entry: the runtime comes from the environment, once per cold start. */
+export const handler = createChatopsHandler(() => runtimeFromEnv());

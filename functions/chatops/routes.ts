@@ -113,8 +113,12 @@ export function createChatops(runtime: Runtime, options: ChatopsOptions = {}): C
     try {
       await dispatch(job);
     } catch (err) {
-      log.error({ err, command: command.name }, "could not start a chat command");
       const busy = err instanceof ReasonedError && err.reason === "Busy";
+      (busy ? log.warn : log.error).call(
+        log,
+        { err, command: command.name },
+        "could not start a chat command",
+      );
       return {
         kind: "error",
         reason: busy ? "Busy" : "NotQueued",

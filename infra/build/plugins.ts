@@ -7,7 +7,9 @@
  *   package (with tr46's ≈ 260 KB IDNA table) when it is missing, which never happens on Node 20;
  * - `@kubernetes/client-node` declares no `sideEffects`, so esbuild keeps every module its index reaches (the
  *   generated API clients, websockets, tar) although we import a handful of classes; its modules only declare
- *   things, so they are marked side-effect free and the unused ones drop out.
+ *   things, so they are marked side-effect free and the unused ones drop out;
+ * - client-node's `new SocksProxyAgent(...)` (only for `socks5://` cluster proxy URLs) costs ≈ 20 ms of every
+ *   cold start to load `socks` and `ip-address`; it is loaded on first construction instead.
  */
 import { existsSync } from "node:fs";
 import { dirname, extname, join, resolve, sep } from "node:path";
@@ -87,7 +89,38 @@ export function clientNodeSideEffectFree(): Plugin {
   };
 }
 
-/** Every size plugin, in the order they apply. */
+/**
+ * Defers `socks-proxy-agent`, as imported by client-node, to the first `new SocksProxyAgent(...)`. The stub is
+ * CommonJS so its `require` stays where it is written: esbuild then evaluates the real module on that call only.
+ */
+export function lazySocksProxyAgent(): Plugin {
+  const namespace = "vmpool-lazy-socks";
+  return {
+    name: "vmpool:lazy-socks-proxy-agent",
+    setup(build) {
+      build.onResolve({ filter: /^socks-proxy-agent$/ }, (args) => {
+        if (args.namespace === namespace || !inPackage(args.importer, "@kubernetes/client-node")) return undefined;
+        return { path: "socks-proxy-agent", namespace, pluginData: dirname(args.importer) };
+      });
+      build.onLoad({ filter: /.*/, namespace }, (args) => ({
+        contents: [
+          "let real;",
+          "class SocksProxyAgent {",
+          "  constructor(...args) {",
+          '    real ??= require("socks-proxy-agent");',
+          "    return new real.SocksProxyAgent(...args);",
+          "  }",
+          "}",
+          "module.exports = { SocksProxyAgent };",
+        ].join("\n"),
+        loader: "js",
+        resolveDir: args.pluginData as string,
+      }));
+    },
+  };
+}
+
+/** Every size and start-up plugin, in the order they apply. */
 export function sizePlugins(): Plugin[] {
-  return [zodEnglishOnly(), nodeFetchNativeUrl(), clientNodeSideEffectFree()];
+  return [zodEnglishOnly(), nodeFetchNativeUrl(), clientNodeSideEffectFree(), lazySocksProxyAgent()];
 }

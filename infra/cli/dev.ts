@@ -61,10 +61,31 @@ export function loadDevSecrets(dataDir: string): Secrets {
   return secrets;
 }
 
+/**
+ * The chat-ops policy `npm start` uses unless one is configured: allow everyone everything, labelled as such in the
+ * file itself. Nothing but dev mode has a default grant.
+ */
+export function writeDevPolicy(dataDir: string): string {
+  const path = join(dataDir, "chatops-policy.yaml");
+  const text = `# DEVELOPMENT ONLY — written by \`npm start\` (vmpool dev) so the chat-ops demo works.
+# It lets ANY chat user do ANYTHING in ANY namespace. Never deploy it: outside dev mode nothing is allowed
+# unless a policy file (VMPOOL_CHATOPS_POLICY_FILE) grants it.
+rules:
+  - name: dev-allow-all
+    users: ["*"]
+    namespaces: ["*"]
+    verbs: [read, scale, pause, autoscale, release]
+`;
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(path, text, { mode: 0o600 });
+  return path;
+}
+
 /** Starts everything `npm start` runs. */
 export async function startDev(flags: DevFlags, print: (line: string) => void): Promise<DevHandle> {
   const dataDir = resolve(flags["data-dir"]);
   const secrets = loadDevSecrets(dataDir);
+  process.env.VMPOOL_CHATOPS_POLICY_FILE ??= writeDevPolicy(dataDir);
   let cluster: LocalCluster | undefined;
   let source: ClusterSource;
   let kubeconfigPath: string;

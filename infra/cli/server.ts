@@ -9,6 +9,7 @@ import { serve } from "@hono/node-server";
 import { createFunctionApp, type RouteFactory } from "../../functions/app";
 import { autoscaleRoutes } from "../../functions/autoscale/routes";
 import { createRuntime, passDeps } from "../../functions/bootstrap";
+import { chatopsRoutes } from "../../functions/chatops/routes";
 import { reconcileRoutes } from "../../functions/reconcile/routes";
 import { type Runtime, settingsFromEnv } from "../../functions/runtime";
 import type { Secrets } from "../../shared/config";
@@ -21,7 +22,11 @@ import { SCHEDULES } from "../aws/definitions";
 const log = logger("function-server");
 
 /** Every function's routes, as the Node server serves them. */
-export const ALL_ROUTES: readonly RouteFactory[] = [reconcileRoutes, (runtime) => autoscaleRoutes(runtime)];
+export const ALL_ROUTES: readonly RouteFactory[] = [
+  reconcileRoutes,
+  (runtime) => autoscaleRoutes(runtime),
+  chatopsRoutes,
+];
 
 export interface FunctionServerOptions {
   readonly source: ClusterSource;

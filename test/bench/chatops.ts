@@ -25,8 +25,8 @@ import { defineSuite, type Row, summarize } from "./harness";
 const SECRET = "bench-signing-secret-0123456789abcdef";
 const ACK_P99_TARGET_MS = 50;
 const WARMUP = 50;
-/** Commands per second from the sender: far above any real chat channel, low enough not to pile up. */
-const RATE_PER_S = Number(process.env.RATE ?? 50);
+/** Commands per second from the sender: far above any real chat workspace, and a steady background load. */
+const RATE_PER_S = 20;
 
 const POOL: NewObject<"VirtualMachinePool"> = {
   metadata: { name: "bench-pool", namespace: "default" },
