@@ -99,7 +99,8 @@ export function lazySocksProxyAgent(): Plugin {
     name: "vmpool:lazy-socks-proxy-agent",
     setup(build) {
       build.onResolve({ filter: /^socks-proxy-agent$/ }, (args) => {
-        if (args.namespace === namespace || !inPackage(args.importer, "@kubernetes/client-node")) return undefined;
+        if (args.namespace === namespace || !inPackage(args.importer, "@kubernetes/client-node"))
+          return undefined;
         return { path: "socks-proxy-agent", namespace, pluginData: dirname(args.importer) };
       });
       build.onLoad({ filter: /.*/, namespace }, (args) => ({

@@ -39,6 +39,36 @@ beforeAll(() => {
     'import dep from "cjs-dep";\nexport const handler = async (event: unknown) => ({ event, dep: dep.kind });\n',
   );
   write("functions/second/handler.ts", "export const handler = async () => 2;\n");
+  // client-node importing socks-proxy-agent, which the build defers to the first `new SocksProxyAgent()`.
+  write(
+    "node_modules/@kubernetes/client-node/package.json",
+    JSON.stringify({ name: "@kubernetes/client-node", type: "module", main: "dist/index.js" }),
+  );
+  write(
+    "node_modules/@kubernetes/client-node/dist/index.js",
+    "import { SocksProxyAgent } from 'socks-proxy-agent';\nexport const agentFor = (url) => new SocksProxyAgent(url);\n",
+  );
+  write(
+    "node_modules/socks-proxy-agent/package.json",
+    JSON.stringify({ name: "socks-proxy-agent", main: "index.js" }),
+  );
+  write(
+    "node_modules/socks-proxy-agent/index.js",
+    "globalThis.socksLoads = (globalThis.socksLoads ?? 0) + 1;\n" +
+      "class SocksProxyAgent { constructor(url) { this.url = url; this.real = true; } }\nexports.SocksProxyAgent = SocksProxyAgent;\n",
+  );
+  write(
+    "functions/socks/handler.ts",
+    [
+      'import { agentFor } from "@kubernetes/client-node";',
+      "const g = globalThis as { socksLoads?: number };",
+      "const atImport = g.socksLoads ?? 0;",
+      "export const handler = async () => {",
+      '  const agent = agentFor("socks5://127.0.0.1:1080");',
+      "  return { atImport, afterUse: g.socksLoads, url: agent.url, real: agent.real };",
+      "};",
+    ].join("\n"),
+  );
   // not functions: no handler file, a name Lambda would refuse
   write("functions/helpers/util.ts", "export const x = 1;\n");
   write("functions/bad name/handler.ts", "export const handler = 1;\n");
@@ -51,13 +81,13 @@ afterAll(() => {
 
 describe("discoverFunctions", () => {
   it("finds functions/<name>/handler.ts, sorted, and nothing else", () => {
-    expect(discoverFunctions(root).map((fn) => fn.name)).toEqual(["echo", "second"]);
+    expect(discoverFunctions(root).map((fn) => fn.name)).toEqual(["echo", "second", "socks"]);
   });
 });
 
 describe("buildFunctions", () => {
   it("bundles each function to <outdir>/<name>/index.mjs that runs in a fresh node process", async () => {
-    const built = await buildFunctions({ root, outdir: "out" });
+    const built = await buildFunctions({ root, outdir: "out", only: ["echo", "second"] });
     expect(built.map((fn) => [fn.name, fn.bundle, fn.zip])).toEqual([
       ["echo", join(root, "out/echo/index.mjs"), join(root, "out/echo.zip")],
       ["second", join(root, "out/second/index.mjs"), join(root, "out/second.zip")],
@@ -92,6 +122,23 @@ describe("buildFunctions", () => {
         workdir: join(root, "run-no-banner"),
       }),
     ).rejects.toThrow(/Dynamic require of "node:stream" is not supported/);
+  });
+
+  it("loads client-node's socks-proxy-agent on first use, not at import", async () => {
+    const [socks] = await buildFunctions({ root, outdir: "socks", only: ["socks"] });
+    if (socks === undefined) throw new Error("socks not built");
+    const run = await invokeFresh({
+      module: socks.bundle,
+      event: {},
+      env: {},
+      workdir: join(root, "run-socks"),
+    });
+    expect(run.result).toEqual({
+      atImport: 0,
+      afterUse: 1,
+      url: "socks5://127.0.0.1:1080",
+      real: true,
+    });
   });
 
   it("builds only the functions asked for and refuses unknown names", async () => {
