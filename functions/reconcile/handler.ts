@@ -63,4 +63,21 @@ export function createReconcileHandler(getRuntime: () => Runtime, fanOut?: FanOu
   });
 }
 
-export const handler = createReconcileHandler(() => runtimeFromEnv());
+/**
+ * The fan-out the environment asks for: with `VMPOOL_FANOUT_BUS` set, one `Pool Reconcile Requested` event per pool
+ * on that bus (PutEvents in batches of 10, failed entries retried); otherwise none (passes run inline). The AWS SDK
+ * is loaded only when a fan-out actually happens.
+ */
+export function fanOutFromEnv(env: NodeJS.ProcessEnv = process.env): FanOut | undefined {
+  const bus = env.VMPOOL_FANOUT_BUS;
+  if (!bus) return undefined;
+  return async (pools) => {
+    const aws = await import("../../infra/aws");
+    const client = aws.createEventBridgeClient(env.AWS_REGION ? { region: env.AWS_REGION } : {});
+    const refs = pools.map((p) => aws.poolReconcileDetailSchema.parse(p));
+    const result = await aws.putPoolReconcileEvents(client, bus, refs);
+    return { sent: result.sent, failed: result.failed.length };
+  };
+}
+
+export const handler = createReconcileHandler(() => runtimeFromEnv(), fanOutFromEnv());

@@ -33,6 +33,8 @@ export interface LocalClusterOptions {
   readonly simulator?: SimulatorOptions | false;
   readonly now?: () => Date;
   readonly random?: () => number;
+  /** Watch history kept (default 100,000 changes); tests lower it to see 410 Expired. */
+  readonly historyLimit?: number;
 }
 
 export interface LocalCluster {
@@ -52,7 +54,7 @@ export interface LocalCluster {
 
 /** Starts the local cluster and resolves once it accepts connections. */
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
-  const store = new Store();
+  const store = new Store(options.historyLimit === undefined ? {} : { historyLimit: options.historyLimit });
   let journal: Journal | undefined;
   let restored = 0;
   if (options.dataDir !== undefined) {

@@ -57,7 +57,7 @@ export interface ChangeEvent {
 
 export type ChangeListener = (event: ChangeEvent) => void;
 
-const HISTORY_LIMIT = 100_000;
+const DEFAULT_HISTORY_LIMIT = 100_000;
 
 /** Thrown when a watch asks for history older than what the store retains. */
 export class HistoryExpiredError extends Error {
@@ -78,7 +78,18 @@ export function serialize(obj: KObject): string {
   return JSON.stringify(obj);
 }
 
+export interface StoreOptions {
+  /** Change events kept for watches that resume from a resourceVersion (older ones get 410 Expired). */
+  readonly historyLimit?: number;
+}
+
 export class Store {
+  private readonly historyLimit: number;
+
+  constructor(options: StoreOptions = {}) {
+    this.historyLimit = options.historyLimit ?? DEFAULT_HISTORY_LIMIT;
+  }
+
   private readonly tables = new Map<string, Map<string, Entry>>();
   /** Per resource, keys in list order; dropped when a key is added or removed. */
   private readonly sortedKeys = new Map<string, string[]>();
@@ -239,8 +250,8 @@ export class Store {
   private emit(event: ChangeEvent): void {
     this.history.push(event);
     // Trim in chunks (a tenth of the limit at a time) so a full history costs one splice per 10,000 writes.
-    if (this.history.length > HISTORY_LIMIT + HISTORY_LIMIT / 10) {
-      const dropped = this.history.splice(0, this.history.length - HISTORY_LIMIT);
+    if (this.history.length > this.historyLimit + Math.ceil(this.historyLimit / 10)) {
+      const dropped = this.history.splice(0, this.history.length - this.historyLimit);
       const last = dropped[dropped.length - 1];
       if (last) this.historyStart = last.rv;
     }

@@ -147,6 +147,18 @@ const CASES: Record<string, Array<readonly [string, (name: string) => Promise<vo
         expect((result as HttpAnswer).statusCode).toBe(401);
       },
     ],
+    [
+      "a body of the wrong type answers 400 with zod's English message (the build keeps only that locale)",
+      async (name) => {
+        const headers = { authorization: `Bearer ${BUNDLE_SECRETS.VMPOOL_RECONCILE_TOKEN}` };
+        const { result } = await invoke(name, urlEvent("POST", "/reconcile", headers, '{"dryRun":"yes"}'));
+        const answer = result as HttpAnswer;
+        expect(answer.statusCode).toBe(400);
+        expect(JSON.parse(answer.body).error.message).toBe(
+          "body: dryRun: Invalid input: expected boolean, received string",
+        );
+      },
+    ],
   ],
   autoscale: [
     [
