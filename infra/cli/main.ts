@@ -3,6 +3,7 @@
  * with node's parseArgs and validated with zod; errors name the flag and exit with status 2.
  */
 import { parseArgs } from "node:util";
+import { runCluster } from "./cluster";
 import { parseDevFlags, startDev } from "./dev";
 import { runInfra } from "./infra";
 import { runLoad } from "./load";
@@ -20,6 +21,7 @@ commands:
              run one reconcile pass (one pool, or every pool) and print the plan like terraform plan
   infra      plan|apply|destroy [--config FILE] [--destroy]
              the EventBridge rules and Lambda invoke permissions (config: VMPOOL_INFRA_CONFIG or VMPOOL_* env)
+  cluster    the local cluster alone (no functions): --api-port N --fresh --in-memory --data-dir DIR --no-simulator
   load       <ns/name | vmirs/ns/name> <percent>   set the simulated CPU load of a pool's VMIs (local cluster)
   help       show this text`;
 
@@ -83,6 +85,26 @@ async function main(argv: string[]): Promise<void> {
       return dev(rest);
     case "serve":
       return serve(rest);
+    case "cluster": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          "api-port": { type: "string" },
+          fresh: { type: "boolean" },
+          "in-memory": { type: "boolean" },
+          "data-dir": { type: "string" },
+          "no-simulator": { type: "boolean" },
+        },
+        strict: true,
+      });
+      const stop = await runCluster(values, (line) => console.log(line));
+      const shutdown = () => {
+        void stop().then(() => process.exit(0));
+      };
+      process.on("SIGINT", shutdown);
+      process.on("SIGTERM", shutdown);
+      return;
+    }
     case "load": {
       const { values, positionals } = parseArgs({
         args: rest,

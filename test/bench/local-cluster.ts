@@ -1,14 +1,14 @@
 /**
  * Benchmarks of the local cluster's API server over real HTTP on 127.0.0.1: bulk VirtualMachine creates, label-
  * selected lists of the whole set, and watch fan-out under a merge-patch write stream. Two clusters run side by
- * side in one process, one in memory and one with its journal in a temp dir, and their batches interleave so the
- * journal's cost and the watchers' cost are ratios taken under the same load. Client and server share one event
- * loop, so every figure includes the client's own work (kept minimal on purpose).
+ * side, each in its own `vmpool cluster` process (as an API server is to its clients), one in memory and one with
+ * its journal in a temp dir, and their batches interleave so the journal's cost and the watchers' cost are ratios
+ * taken under the same load. CPU figures are this (client) process's.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type LocalCluster, startLocalCluster } from "../../infra/local";
+import { type ClusterProcess, startClusterProcess } from "../support/cluster-process";
 import {
   type ConcurrentRun,
   defineSuite,
@@ -266,12 +266,12 @@ const ms = (value: number) => `${formatNumber(value)} ms`;
 const perSecond = (value: number) => `${formatNumber(value)} /s`;
 
 async function withClusters<T>(
-  run: (memory: LocalCluster, journal: LocalCluster, dir: string) => Promise<T>,
+  run: (memory: ClusterProcess, journal: ClusterProcess, dir: string) => Promise<T>,
 ) {
   const dir = mkdtempSync(join(tmpdir(), "vmpool-bench-"));
-  const memory = await startLocalCluster({ port: 0, simulator: false });
+  const memory = await startClusterProcess();
   try {
-    const journal = await startLocalCluster({ port: 0, simulator: false, dataDir: dir, fresh: true });
+    const journal = await startClusterProcess({ dataDir: dir });
     try {
       return await run(memory, journal, dir);
     } finally {
@@ -321,7 +321,7 @@ export const localCluster = defineSuite("local-cluster", async (ctx) => {
       journalUnwatched: () => patchVMs(journal, batch, sizes.objects),
       journalWatched: () => watchedBatch(journal, batch, sizes.objects, journalDelivery),
     });
-    const journalBytes = statSync(join(dir, "journal.jsonl")).size;
+    const journalBytes = statSync(join(dir, "cluster", "journal.jsonl")).size;
     if (staleConnectionRetries > 0)
       ctx.progress(`${staleConnectionRetries} request(s) resent on a stale connection`);
     return rows(sizes, {
@@ -362,7 +362,7 @@ function rows(sizes: Sizes, r: Results): Row[] {
       figure: rate(r.creates.memory),
       unit: "/s",
       target: { value: CREATE_TARGET_PER_S, better: "higher" },
-      notes: `${formatNumber(create.count)} timed after ${WARMUP_REQUESTS} warm-up creates; CPU ${ms(cpuPerOp(r.creates.memory))}/create (client + server); latency max ${ms(create.max)}`,
+      notes: `${formatNumber(create.count)} timed after ${WARMUP_REQUESTS} warm-up creates; CPU ${ms(cpuPerOp(r.creates.memory))}/create (client process; the server runs in its own); latency max ${ms(create.max)}`,
     },
     { benchmark: "create latency p50", figure: create.p50, unit: "ms" },
     { benchmark: "create latency p99", figure: create.p99, unit: "ms" },
