@@ -145,65 +145,155 @@ async function lockedPass(
   deadline: number,
   options: PassOptions,
 ): Promise<PassResult> {
+  const lease = await takeLease(deps, kube, ref, deadline);
+  if (!lease.acquired) return leaseHeld(ref, lease);
+  try {
+    const observation = await observePool(kube, ref);
+    if (!observation) return result(ref, "NotFound", "NotFound", `${formatRef(ref)} does not exist`);
+    return await actOnObservation(deps, kube, ref, observation, deadline, options);
+  } finally {
+    await lease.release();
+  }
+}
+
+function takeLease(deps: PassDeps, kube: Kube, ref: PoolRef, deadline: number) {
+  // The lease outlives the pass's deadline by a margin, so no other pass can act while this one still might.
   const ttlSeconds = Math.ceil((deadline - Date.now()) / 1000) + 5;
-  const lease = await kube.acquireLease({
+  return kube.acquireLease({
     namespace: ref.namespace,
     name: leaseName(ref),
     holder: deps.holder,
     ttlSeconds,
   });
-  if (!lease.acquired) {
+}
+
+function leaseHeld(
+  ref: PoolRef,
+  lease: { holder?: string | undefined; expiresAt?: Date | undefined },
+): PassResult {
+  return result(
+    ref,
+    "LeaseHeld",
+    "LeaseHeld",
+    `another pass (${lease.holder ?? "?"}) holds the lease until ${lease.expiresAt?.toISOString() ?? "?"}`,
+  );
+}
+
+/** Plans and acts for one pool whose lease is held, from an observation read after the lease was taken. */
+async function actOnObservation(
+  deps: PassDeps,
+  kube: Kube,
+  ref: PoolRef,
+  observation: Observation,
+  deadline: number,
+  options: PassOptions,
+): Promise<PassResult> {
+  const plan = planFor(observation, deps.now(), deps.random);
+  const early = decide(deps, ref, observation, plan, options);
+  if (early === "report") return await reportInvalid(deps, kube, ref, observation, deadline);
+  if (early) return early;
+  const outcome = await act(plan, {
+    kube,
+    log: deps.log,
+    now: deps.now,
+    deadline,
+    concurrency: deps.writeConcurrency ?? 16,
+  });
+  const failed = outcome.results.filter((r) => !r.ok);
+  const logged = {
+    pool: formatRef(ref),
+    actions: outcome.results.length,
+    failed: failed.length,
+    statusWritten: outcome.statusWritten,
+  };
+  if (failed.length > 0 || outcome.syncError) {
+    deps.log.warn({ ...logged, syncError: outcome.syncError }, "pass acted with failures");
     return result(
       ref,
-      "LeaseHeld",
-      "LeaseHeld",
-      `another pass (${lease.holder}) holds the lease until ${lease.expiresAt?.toISOString() ?? "?"}`,
+      "Failed",
+      outcome.syncError?.reason ?? failed[0]?.error ?? "WriteFailed",
+      outcome.syncError?.message ?? `${failed.length} write(s) failed`,
+      { actions: outcome.results, statusWritten: outcome.statusWritten, plan },
     );
   }
-  try {
-    const observation = await observePool(kube, ref);
-    if (!observation) return result(ref, "NotFound", "NotFound", `${formatRef(ref)} does not exist`);
-    const plan = planFor(observation, deps.now(), deps.random);
-    const early = decide(deps, ref, observation, plan, options);
-    if (early === "report") return await reportInvalid(deps, kube, ref, observation, deadline);
-    if (early) return early;
-    const outcome = await act(plan, {
-      kube,
-      log: deps.log,
-      now: deps.now,
-      deadline,
-      concurrency: deps.writeConcurrency ?? 16,
-    });
-    const failed = outcome.results.filter((r) => !r.ok);
-    const logged = {
-      pool: formatRef(ref),
-      actions: outcome.results.length,
-      failed: failed.length,
-      statusWritten: outcome.statusWritten,
-    };
-    if (failed.length > 0 || outcome.syncError) {
-      deps.log.warn({ ...logged, syncError: outcome.syncError }, "pass acted with failures");
-      return result(
-        ref,
-        "Failed",
-        outcome.syncError?.reason ?? failed[0]?.error ?? "WriteFailed",
-        outcome.syncError?.message ?? `${failed.length} write(s) failed`,
-        {
-          actions: outcome.results,
-          statusWritten: outcome.statusWritten,
-          plan,
-        },
-      );
+  deps.log.info(logged, "pass acted");
+  return result(ref, "Acted", "Acted", `${outcome.results.length} write(s)`, {
+    actions: outcome.results,
+    statusWritten: outcome.statusWritten,
+    plan,
+  });
+}
+
+/**
+ * The locked passes of one namespace in a reconcile-all: take the leases of every pool that needs writes, read the
+ * namespace once (fresh, after the leases are held), act for each pool, release. One set of lists per namespace
+ * rather than per pool, so 1,000 pools in a namespace do not each re-list its 10,000 VMs.
+ */
+async function reconcileNamespace(
+  deps: PassDeps,
+  namespace: string,
+  refs: readonly PoolRef[],
+  options: AllOptions,
+): Promise<PassResult[]> {
+  const started = performance.now();
+  const deadline = Date.now() + (deps.deadlineMs ?? DEFAULT_DEADLINE_MS);
+  const kube = deps.kube.withDeadline(deadline);
+  const concurrency = options.concurrency ?? 8;
+  const results: PassResult[] = [];
+  const leases = await mapBounded(refs, concurrency * 2, async (ref) => {
+    try {
+      return { ref, lease: await takeLease(deps, kube, ref, deadline) };
+    } catch (err) {
+      results.push(failure(deps.log, ref, err));
+      return undefined;
     }
-    deps.log.info(logged, "pass acted");
-    return result(ref, "Acted", "Acted", `${outcome.results.length} write(s)`, {
-      actions: outcome.results,
-      statusWritten: outcome.statusWritten,
-      plan,
-    });
-  } finally {
-    await lease.release();
+  });
+  const mine: { ref: PoolRef; release: () => Promise<unknown> }[] = [];
+  for (const taken of leases) {
+    if (!taken) continue;
+    if (taken.lease.acquired) mine.push({ ref: taken.ref, release: taken.lease.release });
+    else results.push(leaseHeld(taken.ref, taken.lease));
   }
+  try {
+    if (mine.length === 0) return results;
+    const observations = await observeAll(kube, namespace);
+    const byKey = new Map(observations.map((o) => [formatRef(refOf(o.owner)), o]));
+    const acted = await mapBounded(mine, concurrency, async ({ ref }) => {
+      const observation = byKey.get(formatRef(ref));
+      if (!observation) return result(ref, "NotFound", "NotFound", `${formatRef(ref)} does not exist`);
+      try {
+        return await actOnObservation(deps, kube, ref, observation, deadline, options);
+      } catch (err) {
+        return failure(deps.log, ref, err);
+      }
+    });
+    results.push(...acted);
+  } catch (err) {
+    for (const { ref } of mine) results.push(failure(deps.log, ref, err));
+  } finally {
+    await Promise.all(mine.map((m) => m.release()));
+  }
+  const seconds = (performance.now() - started) / 1000 / Math.max(results.length, 1);
+  for (const r of results) recordPass(r, seconds);
+  return results;
+}
+
+/** Maps with at most `limit` calls in flight, keeping input order. */
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      out[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 function alreadyReported(owner: Owner, problem: Note): boolean {
@@ -305,23 +395,27 @@ export async function reconcileAll(deps: PassDeps, options: AllOptions = {}): Pr
   const observations = await observeAll(kube, options.namespace);
   const results: PassResult[] = [];
   const pending: PoolRef[] = [];
+  const reports: PoolRef[] = [];
   for (const observation of observations) {
     const ref = refOf(observation.owner);
     const plan = planFor(observation, deps.now(), deps.random);
     const early = decide(deps, ref, observation, plan, options);
-    if (early && early !== "report") {
+    if (early === "report") reports.push(ref);
+    else if (early) {
       results.push(early);
       recordPass(early);
     } else pending.push(ref);
   }
-  let next = 0;
-  const worker = async () => {
-    while (next < pending.length) {
-      const ref = pending[next++] as PoolRef;
-      results.push(await reconcilePool(deps, ref, options));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, pending.length) }, worker));
+  // Invalid templates are reported by a lone pass: it takes no lease and writes only the report.
+  results.push(
+    ...(await mapBounded(reports, options.concurrency ?? 8, (ref) => reconcilePool(deps, ref, options))),
+  );
+  const byNamespace = new Map<string, PoolRef[]>();
+  for (const ref of pending) byNamespace.set(ref.namespace, [...(byNamespace.get(ref.namespace) ?? []), ref]);
+  const batches = await mapBounded([...byNamespace], options.concurrency ?? 8, ([namespace, refs]) =>
+    reconcileNamespace(deps, namespace, refs, options),
+  );
+  for (const batch of batches) results.push(...batch);
   metrics.recordReconcileAll((performance.now() - started) / 1000, results.length);
   return results;
 }
