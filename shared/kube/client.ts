@@ -32,7 +32,7 @@ import { clientNodeTransport, type HttpRequest, type Transport } from "./transpo
 
 /** The field manager of every write the functions make (DESIGN §6). */
 export const DEFAULT_FIELD_MANAGER = "vmpool-functions";
-const PAGE_SIZE = "500";
+const PAGE_SIZE = 500;
 
 export interface KubeOptions {
   readonly fieldManager?: string;
@@ -52,6 +52,11 @@ export interface CallOptions {
 }
 
 export interface ListOptions extends CallOptions {
+  /**
+   * Items per page (default 500, as kubectl); 0 reads the whole list in one request. Paging saves no memory when
+   * every item is kept anyway, so snapshot reads (reconcile-all) use 0: one request per kind.
+   */
+  readonly pageSize?: number;
   /** Undefined lists across all namespaces. */
   readonly namespace?: string;
   readonly labelSelector?: string;
@@ -282,7 +287,7 @@ class KubeClient implements Kube {
       const query = {
         labelSelector: options.labelSelector,
         fieldSelector: options.fieldSelector,
-        limit: PAGE_SIZE,
+        limit: options.pageSize === 0 ? undefined : String(options.pageSize ?? PAGE_SIZE),
         continue: token,
       };
       const page = ListSchema.safeParse(

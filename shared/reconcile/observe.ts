@@ -52,7 +52,8 @@ export async function observePool(kube: Kube, ref: PoolRef): Promise<Observation
 
 /** One cluster-wide (or one-namespace) snapshot: every pool of both kinds and every child, one list per kind. */
 export async function observeAll(kube: Kube, namespace?: string): Promise<Observation[]> {
-  const scope = namespace === undefined ? {} : { namespace };
+  // One request per kind, whatever the cluster's size (the snapshot keeps every item anyway).
+  const scope = namespace === undefined ? { pageSize: 0 } : { namespace, pageSize: 0 };
   const [pools, sets, vms, vmis, revisions] = await Promise.all([
     kube.list("VirtualMachinePool", scope),
     kube.list("VirtualMachineInstanceReplicaSet", scope),

@@ -137,7 +137,7 @@ async function requestsPerPass(quick: boolean, progress: (m: string) => void): P
         target: { value: LIST_KINDS, better: "lower", label: `${LIST_KINDS} (one list per kind)` },
         notes: `${converged}/${pools} pools converged; ${Object.entries(stats.byVerb)
           .map(([v, c]) => `${v} ${c}`)
-          .join(", ")} (lists page at 500 items)`,
+          .join(", ")}`,
       });
     } finally {
       await env.close();
