@@ -5,6 +5,7 @@
  * `PUT /local/faults`); all are parsed by one zod schema. A seed makes every run reproducible.
  */
 import { z } from "zod";
+import { seededRandom } from "../../shared/planning";
 
 export const VERBS = [
   "get",
@@ -46,18 +47,6 @@ export type FaultDecision =
   | { readonly kind: "throttle"; readonly retryAfterSeconds: number }
   | { readonly kind: "error" }
   | { readonly kind: "drop" };
-
-/** mulberry32: a tiny, well-known seeded PRNG (reproducible fault sequences; not for security). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Parses a `--fault` flag: `kind:rate[:verbs[:resources]]`, e.g. `throttle:0.2:create,patch:virtualmachines`.

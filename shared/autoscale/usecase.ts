@@ -7,6 +7,7 @@
  * repeats of one delivery cause a single scale write. Bad input never gets here; unknown pools make no write.
  */
 
+import pMap from "p-map";
 import { ReasonedError } from "../errors";
 import { DEFAULT_FIELD_MANAGER, isKubeError, type Kube, type Scale } from "../kube";
 import type { Logger } from "../log";
@@ -123,8 +124,10 @@ export async function autoscale(deps: AutoscaleDeps, signals: readonly Signal[])
     maxAttempts: options.maxAttempts ?? 8,
   };
   const groups = groupByPool(signals);
-  const perPool = await mapBounded(groups, options.concurrency ?? 8, (group) =>
-    autoscalePool({ ...deps, kube }, settings, group.ref, group.signals),
+  const perPool = await pMap(
+    groups,
+    (group) => autoscalePool({ ...deps, kube }, settings, group.ref, group.signals),
+    { concurrency: options.concurrency ?? 8 },
   );
   const results = perPool.flat();
   return { status: results.reduce((worst, result) => Math.max(worst, result.status), 200), results };
@@ -139,23 +142,6 @@ function groupByPool(signals: readonly Signal[]): { ref: PoolRef; signals: Signa
     groups.set(key, group);
   }
   return [...groups.values()];
-}
-
-async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      out[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 function resultsFor(signals: readonly Signal[], result: PoolResult): AlertResult[] {

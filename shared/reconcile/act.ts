@@ -5,6 +5,7 @@
  * not 250. Successful writes record their planned events; failures record the plan's Warning events and become
  * the pass's sync error. The status is written last, only when it changed.
  */
+import pMap from "p-map";
 import { isKubeError, type KindName, type Kube } from "../kube";
 import type { Logger } from "../log";
 import {
@@ -208,16 +209,7 @@ async function runBounded(
   run: (a: Action) => Promise<boolean>,
   concurrency: number,
 ): Promise<boolean> {
-  let ok = true;
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as Action;
-      if (!(await run(item))) ok = false;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return ok;
+  return (await pMap(items, run, { concurrency })).every(Boolean);
 }
 
 /** Merge-patches `/status` to the desired status (fields that went away are nulled). Best effort. */

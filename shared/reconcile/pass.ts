@@ -5,6 +5,7 @@
  * `reconcileAll` reads the cluster with one list per kind, plans every pool from that snapshot, and runs a locked
  * pass only for pools whose plan has writes, with bounded concurrency.
  */
+import pMap from "p-map";
 import { isKubeError, type Kube } from "../kube";
 import type { Logger } from "../log";
 import { metrics } from "../metrics";
@@ -240,14 +241,18 @@ async function reconcileNamespace(
   const kube = deps.kube.withDeadline(deadline);
   const concurrency = options.concurrency ?? 8;
   const results: PassResult[] = [];
-  const leases = await mapBounded(refs, concurrency * 2, async (ref) => {
-    try {
-      return { ref, lease: await takeLease(deps, kube, ref, deadline) };
-    } catch (err) {
-      results.push(failure(deps.log, ref, err));
-      return undefined;
-    }
-  });
+  const leases = await pMap(
+    refs,
+    async (ref) => {
+      try {
+        return { ref, lease: await takeLease(deps, kube, ref, deadline) };
+      } catch (err) {
+        results.push(failure(deps.log, ref, err));
+        return undefined;
+      }
+    },
+    { concurrency: concurrency * 2 },
+  );
   const mine: { ref: PoolRef; release: () => Promise<unknown> }[] = [];
   for (const taken of leases) {
     if (!taken) continue;
@@ -258,15 +263,19 @@ async function reconcileNamespace(
     if (mine.length === 0) return results;
     const observations = await observeAll(kube, namespace);
     const byKey = new Map(observations.map((o) => [formatRef(refOf(o.owner)), o]));
-    const acted = await mapBounded(mine, concurrency, async ({ ref }) => {
-      const observation = byKey.get(formatRef(ref));
-      if (!observation) return result(ref, "NotFound", "NotFound", `${formatRef(ref)} does not exist`);
-      try {
-        return await actOnObservation(deps, kube, ref, observation, deadline, options);
-      } catch (err) {
-        return failure(deps.log, ref, err);
-      }
-    });
+    const acted = await pMap(
+      mine,
+      async ({ ref }) => {
+        const observation = byKey.get(formatRef(ref));
+        if (!observation) return result(ref, "NotFound", "NotFound", `${formatRef(ref)} does not exist`);
+        try {
+          return await actOnObservation(deps, kube, ref, observation, deadline, options);
+        } catch (err) {
+          return failure(deps.log, ref, err);
+        }
+      },
+      { concurrency },
+    );
     results.push(...acted);
   } catch (err) {
     for (const { ref } of mine) results.push(failure(deps.log, ref, err));
@@ -276,24 +285,6 @@ async function reconcileNamespace(
   const seconds = (performance.now() - started) / 1000 / Math.max(results.length, 1);
   for (const r of results) recordPass(r, seconds);
   return results;
-}
-
-/** Maps with at most `limit` calls in flight, keeping input order. */
-async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      out[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 function alreadyReported(owner: Owner, problem: Note): boolean {
@@ -408,12 +399,18 @@ export async function reconcileAll(deps: PassDeps, options: AllOptions = {}): Pr
   }
   // Invalid templates are reported by a lone pass: it takes no lease and writes only the report.
   results.push(
-    ...(await mapBounded(reports, options.concurrency ?? 8, (ref) => reconcilePool(deps, ref, options))),
+    ...(await pMap(reports, (ref) => reconcilePool(deps, ref, options), {
+      concurrency: options.concurrency ?? 8,
+    })),
   );
   const byNamespace = new Map<string, PoolRef[]>();
   for (const ref of pending) byNamespace.set(ref.namespace, [...(byNamespace.get(ref.namespace) ?? []), ref]);
-  const batches = await mapBounded([...byNamespace], options.concurrency ?? 8, ([namespace, refs]) =>
-    reconcileNamespace(deps, namespace, refs, options),
+  const batches = await pMap(
+    [...byNamespace],
+    ([namespace, refs]) => reconcileNamespace(deps, namespace, refs, options),
+    {
+      concurrency: options.concurrency ?? 8,
+    },
   );
   for (const batch of batches) results.push(...batch);
   metrics.recordReconcileAll((performance.now() - started) / 1000, results.length);
