@@ -4,6 +4,7 @@
  * one pass; HTTP events reach `POST /reconcile`.
  */
 import { randomUUID } from "node:crypto";
+import { poolReconcileDetailSchema } from "../../infra/aws/contract";
 import { describeIssue } from "../../shared/config";
 import { reconcileAll, reconcilePool } from "../../shared/reconcile";
 import { passDeps, runtimeFromEnv } from "../bootstrap";
@@ -72,10 +73,14 @@ export function fanOutFromEnv(env: NodeJS.ProcessEnv = process.env): FanOut | un
   const bus = env.VMPOOL_FANOUT_BUS;
   if (!bus) return undefined;
   return async (pools) => {
-    const aws = await import("../../infra/aws");
-    const client = aws.createEventBridgeClient(env.AWS_REGION ? { region: env.AWS_REGION } : {});
-    const refs = pools.map((p) => aws.poolReconcileDetailSchema.parse(p));
-    const result = await aws.putPoolReconcileEvents(client, bus, refs);
+    // Only the EventBridge pieces: the infra/aws index would also pull the Lambda SDK into this bundle.
+    const [{ createEventBridgeClient }, { putPoolReconcileEvents }] = await Promise.all([
+      import("../../infra/aws/client"),
+      import("../../infra/aws/events"),
+    ]);
+    const client = createEventBridgeClient(env.AWS_REGION ? { region: env.AWS_REGION } : {});
+    const refs = pools.map((p) => poolReconcileDetailSchema.parse(p));
+    const result = await putPoolReconcileEvents(client, bus, refs);
     return { sent: result.sent, failed: result.failed.length };
   };
 }
