@@ -3,6 +3,7 @@
  * ownership (controller references), deletion, finalizers, conditions and timestamps. Pure functions only.
  */
 import type { Condition, ObjectMeta, OwnerReference } from "../schemas/kubevirt";
+import type { ObjectRef } from "./types";
 
 /** The owner reference marked `controller: true`, if any (metav1.GetControllerOf). */
 export function controllerOf(meta: ObjectMeta): OwnerReference | undefined {
@@ -67,4 +68,14 @@ export function parseTime(text: string | null | undefined): number | undefined {
   if (text === undefined || text === null || text === "") return undefined;
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** The ObjectRef an action targets: the object's name and, when known, its uid (the write's precondition). */
+export function refTo(
+  apiVersion: string,
+  kind: string,
+  namespace: string,
+  meta: { readonly name: string; readonly uid?: string | undefined },
+): ObjectRef {
+  return { apiVersion, kind, namespace, name: meta.name, ...(meta.uid ? { uid: meta.uid } : {}) };
 }

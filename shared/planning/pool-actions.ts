@@ -22,6 +22,7 @@ import {
   VM_KIND,
   VMI_KIND,
 } from "./constants";
+import { refTo } from "./objects";
 import { replaceList, testUid } from "./patches";
 import type { PoolContext } from "./pool-context";
 import {
@@ -58,23 +59,11 @@ export type PoolSyncSpec = (typeof PoolSync)[keyof typeof PoolSync];
 const key = (ctx: PoolContext, name: string): string => `${ctx.namespace}/${name}`;
 
 function vmRef(ctx: PoolContext, vm: VirtualMachine): ObjectRef {
-  return {
-    apiVersion: KUBEVIRT_API_VERSION,
-    kind: VM_KIND,
-    namespace: ctx.namespace,
-    name: vm.metadata.name,
-    ...(vm.metadata.uid ? { uid: vm.metadata.uid } : {}),
-  };
+  return refTo(KUBEVIRT_API_VERSION, VM_KIND, ctx.namespace, vm.metadata);
 }
 
 function vmiRef(ctx: PoolContext, vmi: VirtualMachineInstance): ObjectRef {
-  return {
-    apiVersion: KUBEVIRT_API_VERSION,
-    kind: VMI_KIND,
-    namespace: ctx.namespace,
-    name: vmi.metadata.name,
-    ...(vmi.metadata.uid ? { uid: vmi.metadata.uid } : {}),
-  };
+  return refTo(KUBEVIRT_API_VERSION, VMI_KIND, ctx.namespace, vmi.metadata);
 }
 
 function poolRef(pool: VirtualMachinePool): ObjectRef {

@@ -26,6 +26,7 @@ import {
   isControlledBy,
   isDeleting,
   labelsOf,
+  refTo,
 } from "./objects";
 import { testUid } from "./patches";
 import { burstOf, desiredReplicas, type PlanOptions, validateSelector } from "./spec";
@@ -102,23 +103,16 @@ export function partitionVMIs(vmis: readonly VirtualMachineInstance[]): ReplicaS
 }
 
 function rsRef(rs: VirtualMachineInstanceReplicaSet): ObjectRef {
-  return {
-    apiVersion: rs.apiVersion ?? KUBEVIRT_API_VERSION,
-    kind: REPLICA_SET_KIND,
-    namespace: rs.metadata.namespace ?? "",
-    name: rs.metadata.name,
-    ...(rs.metadata.uid ? { uid: rs.metadata.uid } : {}),
-  };
+  return refTo(
+    rs.apiVersion ?? KUBEVIRT_API_VERSION,
+    REPLICA_SET_KIND,
+    rs.metadata.namespace ?? "",
+    rs.metadata,
+  );
 }
 
 function vmiRef(ctx: ReplicaSetContext, vmi: VirtualMachineInstance): ObjectRef {
-  return {
-    apiVersion: KUBEVIRT_API_VERSION,
-    kind: VMI_KIND,
-    namespace: ctx.namespace,
-    name: vmi.metadata.name,
-    ...(vmi.metadata.uid ? { uid: vmi.metadata.uid } : {}),
-  };
+  return refTo(KUBEVIRT_API_VERSION, VMI_KIND, ctx.namespace, vmi.metadata);
 }
 
 /** `getVirtualMachineBaseName`: template name, else template generateName, else the replica set's name. */
