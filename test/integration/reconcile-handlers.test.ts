@@ -229,4 +229,21 @@ describe("reconcile function edges", () => {
     expect(again?.outcome).toBe("Skipped");
     expect(writes).toBe(0);
   });
+
+  it("stands down for a pool opted out with vmpool-functions.io/managed=false: no writes at all", async () => {
+    if (!poolDef) throw new Error("resource table incomplete");
+    env.cluster.registry.create(poolDef, "v1beta1", "default", {
+      ...poolObject("theirs"),
+      metadata: { name: "theirs", annotations: { "vmpool-functions.io/managed": "false" } },
+    });
+    const { value, writes } = await writesDuring(async () =>
+      (await r.tick()).find((x) => x.ref.name === "theirs"),
+    );
+    expect(value).toMatchObject({ outcome: "StoodDown", reason: "OptedOut" });
+    expect(writes).toBe(0);
+    const vms = env.cluster.store
+      .list("virtualmachines.kubevirt.io", "default")
+      .map((e) => e.obj.metadata.name);
+    expect(vms.filter((n) => n.startsWith("theirs"))).toEqual([]);
+  });
 });
