@@ -6,6 +6,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
+import type { Hono } from "hono";
 import { handle, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
 import { ReasonedError } from "../shared/errors";
 import type { Logger } from "../shared/log";
@@ -37,28 +38,50 @@ export function isEventBridgeEvent(event: unknown): event is Record<string, unkn
   return event !== null && typeof event === "object" && "detail-type" in event && "source" in event;
 }
 
-export interface LambdaEntryOptions<R> {
-  readonly routes: readonly RouteFactory[];
-  /** Handles an EventBridge event; returns the invocation result. */
-  readonly onEvent: (runtime: Runtime, event: Record<string, unknown>) => Promise<R>;
+/** What a function contributes to its Lambda entry. `S` is what it builds once per cold start besides the runtime. */
+export interface LambdaFunction<S> {
+  /** Built once per cold start (built again on the next invocation if it failed). */
+  readonly prepare: (runtime: Runtime) => S | Promise<S>;
+  /** The hono app HTTP events go to. */
+  readonly app: (state: S, runtime: Runtime) => Hono;
+  /** Handles an EventBridge event; the result is the invocation's result (throw to have EventBridge retry). */
+  readonly onEvent: (state: S, runtime: Runtime, event: Record<string, unknown>) => Promise<unknown>;
 }
 
-/** Builds a Lambda handler. `getRuntime` is called once, on the first invocation. */
-export function createLambdaEntry<R>(getRuntime: () => Runtime, options: LambdaEntryOptions<R>) {
-  let runtime: Runtime | undefined;
-  let http: ReturnType<typeof handle> | undefined;
+/** The usual case: the function's routes in the shared function app, and an EventBridge handler. */
+export function routesFunction(
+  routes: readonly RouteFactory[],
+  onEvent: (runtime: Runtime, event: Record<string, unknown>) => Promise<unknown>,
+): LambdaFunction<undefined> {
+  return {
+    prepare: () => undefined,
+    app: (_state, runtime) => createFunctionApp(runtime, routes),
+    onEvent: (_state, runtime, event) => onEvent(runtime, event),
+  };
+}
+
+/**
+ * Builds a Lambda handler. `getRuntime` and `fn.prepare` run once, on the first invocation (again after a failure).
+ * HTTP events go to the app, EventBridge events to `onEvent`; anything else is answered, not thrown.
+ */
+export function createLambdaEntry<S>(getRuntime: () => Runtime | Promise<Runtime>, fn: LambdaFunction<S>) {
+  let cold: Promise<{ runtime: Runtime; state: S; http: ReturnType<typeof handle> }> | undefined;
+  const start = () => {
+    cold ??= (async () => {
+      const runtime = perInvocationLog(await getRuntime());
+      const state = await fn.prepare(runtime);
+      return { runtime, state, http: handle(fn.app(state, runtime)) };
+    })();
+    cold.catch(() => {
+      cold = undefined;
+    });
+    return cold;
+  };
   return async (event: unknown, context?: LambdaContext): Promise<unknown> => {
-    runtime ??= perInvocationLog(getRuntime());
+    const { runtime, state, http } = await start();
     const log = runtime.log.child({ invocationId: context?.awsRequestId ?? randomUUID() });
-    if (isHttpEvent(event)) {
-      http ??= handle(createFunctionApp(runtime, options.routes));
-      const app = http;
-      return invocationLog.run(log, () => app(event, context));
-    }
-    if (isEventBridgeEvent(event)) {
-      const view = runtime;
-      return invocationLog.run(log, () => options.onEvent(view, event));
-    }
+    if (isHttpEvent(event)) return invocationLog.run(log, () => http(event, context));
+    if (isEventBridgeEvent(event)) return invocationLog.run(log, () => fn.onEvent(state, runtime, event));
     // A malformed invocation is answered, not thrown: retrying it (EventBridge, async Lambda) cannot help.
     const err = new ReasonedError("UnsupportedEvent", "expected an EventBridge event or an HTTP event", {
       status: 400,

@@ -4,7 +4,6 @@
  * per cold start. A retryable failure throws so EventBridge (and Lambda's async retries) deliver again; repeats of
  * what already succeeded are dropped by the delivery ledger on the HPA.
  */
-import { handle, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
 import { ALARM_STATE_CHANGE_DETAIL_TYPE } from "../../infra/aws/contract";
 import {
   type AutoscaleConfig,
@@ -17,6 +16,7 @@ import {
 import { ReasonedError } from "../../shared/errors";
 import { createFunctionApp } from "../app";
 import { runtimeFromEnv } from "../bootstrap";
+import { createLambdaEntry } from "../lambda";
 import type { Runtime } from "../runtime";
 import { autoscaleDeps, autoscaleRoutes, sourceContext } from "./routes";
 
@@ -26,45 +26,20 @@ export type EventOutcome =
   | { readonly kind: "rejected"; readonly reason: string; readonly message: string }
   | { readonly kind: "ignored"; readonly detailType: string };
 
-function isEventBridgeEvent(event: unknown): event is { "detail-type": string; source: string } {
-  return (
-    event !== null &&
-    typeof event === "object" &&
-    typeof (event as Record<string, unknown>)["detail-type"] === "string" &&
-    typeof (event as Record<string, unknown>).source === "string"
-  );
-}
-
 /** Builds the handler; `getRuntime` runs once per cold start (again after a failure). */
-export function createAutoscaleHandler(getRuntime: () => Promise<Runtime>) {
-  let built: Promise<ColdStart> | undefined;
-  const build = () => {
-    built ??= getRuntime().then((runtime): ColdStart => {
-      const config = autoscaleConfigFromEnv();
-      return {
-        runtime,
-        config,
-        http: handle(createFunctionApp(runtime, [(r) => autoscaleRoutes(r, config)])),
-      };
-    });
-    built.catch(() => {
-      built = undefined;
-    });
-    return built;
-  };
-
-  return async (event: unknown, context?: LambdaContext) => {
-    const cold = await build();
-    if (!isEventBridgeEvent(event)) return cold.http(event as LambdaEvent, context);
-    return onEvent(cold, event);
-  };
+export function createAutoscaleHandler(getRuntime: () => Runtime | Promise<Runtime>) {
+  return createLambdaEntry(getRuntime, {
+    prepare: () => autoscaleConfigFromEnv(),
+    app: (config, runtime) => createFunctionApp(runtime, [(r) => autoscaleRoutes(r, config)]),
+    onEvent: (config, runtime, event) =>
+      onEvent({ runtime, config }, event as { "detail-type": string; source: string }),
+  });
 }
 
-/** What is built once per cold start. */
+/** What an EventBridge invocation works with. */
 interface ColdStart {
   readonly runtime: Runtime;
   readonly config: AutoscaleConfig;
-  readonly http: ReturnType<typeof handle>;
 }
 
 async function onEvent(

@@ -4,17 +4,14 @@
  * anything else is an HTTP request for the webhooks (`hono/aws-lambda`). The webhook publishes the job and only
  * then answers, so no work runs after the HTTP response (reference/scaling-triggers.md §0.4, §5.6).
  */
-import { handle, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
+import type { LambdaContext } from "hono/aws-lambda";
 import { z } from "zod";
-import {
-  CHAT_COMMAND_DETAIL_TYPE,
-  createEventBridgeClient,
-  EVENT_SOURCE,
-  publishChatCommand,
-} from "../../infra/aws";
+import { publishChatCommand } from "../../infra/aws/chat";
+import { createEventBridgeClient } from "../../infra/aws/client";
+import { CHAT_COMMAND_DETAIL_TYPE, EVENT_SOURCE } from "../../infra/aws/contract";
 import { parseChatJob } from "../../shared/chatops";
-import { logger } from "../../shared/log";
 import { runtimeFromEnv } from "../bootstrap";
+import { createLambdaEntry } from "../lambda";
 import type { Runtime } from "../runtime";
 import { type ChatJobPublisher, type Chatops, type ChatopsOptions, createChatops } from "./routes";
 import { type ChatopsSettings, chatopsSettingsFromEnv } from "./settings";
@@ -51,39 +48,37 @@ export function createChatopsHandler(
   getRuntime: () => Runtime | Promise<Runtime>,
   options: ChatopsHandlerOptions = {},
 ): (event: unknown, context?: LambdaContext) => Promise<unknown> {
-  const log = logger("chatops-handler");
-  let ready: Promise<{ chatops: Chatops; http: ReturnType<typeof handle> }> | undefined;
-  const init = () => {
-    ready ??= (async () => {
-      const runtime = await getRuntime();
+  return createLambdaEntry(getRuntime, {
+    prepare: (runtime: Runtime): Chatops => {
       const settings = options.settings ?? chatopsSettingsFromEnv();
       const publish = options.publish ?? eventBridgePublisher(settings);
-      const chatops = createChatops(runtime, { ...options, settings, publish });
-      return { chatops, http: handle(chatops.routes) };
-    })();
-    ready.catch(() => {
-      ready = undefined;
-    });
-    return ready;
-  };
-  return async (event, context) => {
-    const { chatops, http } = await init();
-    const envelope = chatCommandEventSchema.safeParse(event);
-    if (!envelope.success) return http(event as LambdaEvent, context);
-    const parsed = parseChatJob(envelope.data.detail);
-    if (!parsed.ok) {
-      // Not retryable: a malformed detail will not improve on redelivery.
-      log.error({ eventId: envelope.data.id, problem: parsed.message }, "ignoring a malformed chat job");
-      return { ok: false, reason: "InvalidChatJob" } satisfies WorkerInvocationResult;
-    }
-    const outcome = await chatops.worker.run(parsed.job);
-    if (outcome.duplicate) return { ok: true, reason: "DuplicateDelivery" } satisfies WorkerInvocationResult;
-    const { result } = outcome;
-    return {
-      ok: result.kind !== "error",
-      reason: result.kind === "error" || result.kind === "refused" ? result.reason : result.kind,
-    } satisfies WorkerInvocationResult;
-  };
+      return createChatops(runtime, { ...options, settings, publish });
+    },
+    app: (chatops) => chatops.routes,
+    onEvent: async (chatops, runtime, event): Promise<WorkerInvocationResult> => {
+      const envelope = chatCommandEventSchema.safeParse(event);
+      if (!envelope.success) {
+        runtime.log.warn({ detailType: event["detail-type"] }, "ignoring an event chat-ops does not handle");
+        return { ok: false, reason: "UnsupportedEvent" };
+      }
+      const parsed = parseChatJob(envelope.data.detail);
+      if (!parsed.ok) {
+        // Not retryable: a malformed detail will not improve on redelivery.
+        runtime.log.error(
+          { eventId: envelope.data.id, problem: parsed.message },
+          "ignoring a malformed chat job",
+        );
+        return { ok: false, reason: "InvalidChatJob" };
+      }
+      const outcome = await chatops.worker.run(parsed.job);
+      if (outcome.duplicate) return { ok: true, reason: "DuplicateDelivery" };
+      const { result } = outcome;
+      return {
+        ok: result.kind !== "error",
+        reason: result.kind === "error" || result.kind === "refused" ? result.reason : result.kind,
+      };
+    },
+  });
 }
 
 /** The Lambda entry: the runtime comes from the environment, once per cold start. */

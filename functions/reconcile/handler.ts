@@ -8,7 +8,7 @@ import { poolReconcileDetailSchema } from "../../infra/aws/contract";
 import { describeIssue } from "../../shared/config";
 import { reconcileAll, reconcilePool } from "../../shared/reconcile";
 import { passDeps, runtimeFromEnv } from "../bootstrap";
-import { createLambdaEntry } from "../lambda";
+import { createLambdaEntry, routesFunction } from "../lambda";
 import type { Runtime } from "../runtime";
 import { reconcileEventSchema } from "./events";
 import { passSummary, reconcileRoutes } from "./routes";
@@ -58,10 +58,10 @@ export async function onReconcileEvent(runtime: Runtime, event: Record<string, u
 
 /** Builds the reconcile Lambda entry (tests pass their own runtime and fan-out). */
 export function createReconcileHandler(getRuntime: () => Runtime, fanOut?: FanOut) {
-  return createLambdaEntry(getRuntime, {
-    routes: [reconcileRoutes],
-    onEvent: (runtime, event) => onReconcileEvent(runtime, event, fanOut),
-  });
+  return createLambdaEntry(
+    getRuntime,
+    routesFunction([reconcileRoutes], (runtime, event) => onReconcileEvent(runtime, event, fanOut)),
+  );
 }
 
 /**

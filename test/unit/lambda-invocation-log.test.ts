@@ -4,7 +4,7 @@ import type { LambdaContext } from "hono/aws-lambda";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { createRuntime } from "../../functions/bootstrap";
-import { createLambdaEntry } from "../../functions/lambda";
+import { createLambdaEntry, routesFunction } from "../../functions/lambda";
 import type { Runtime } from "../../functions/runtime";
 import { settingsFromEnv } from "../../functions/runtime";
 import { createKube } from "../../shared/kube";
@@ -54,13 +54,13 @@ describe("per-invocation logging on Lambda", () => {
   it("EventBridge invocations log with their own awsRequestId", async () => {
     const lines: Record<string, unknown>[] = [];
     const runtime = capturingRuntime(lines);
-    const handler = createLambdaEntry(() => runtime, {
-      routes: [],
-      onEvent: async (rt) => {
+    const handler = createLambdaEntry(
+      () => runtime,
+      routesFunction([], async (rt) => {
         rt.log.info({ step: "inside" }, "handling");
         return { ok: true };
-      },
-    });
+      }),
+    );
     await handler(scheduled, context("req-1"));
     await handler(scheduled, context("req-2"));
     expect(lines.filter((l) => l.step === "inside").map((l) => l.invocationId)).toEqual(["req-1", "req-2"]);
@@ -79,7 +79,10 @@ describe("per-invocation logging on Lambda", () => {
       });
       return app;
     };
-    const handler = createLambdaEntry(() => runtime, { routes: [routes], onEvent: async () => ({}) });
+    const handler = createLambdaEntry(
+      () => runtime,
+      routesFunction([routes], async () => ({})),
+    );
     const first = (await handler(httpEvent, context("http-1"))) as { statusCode: number };
     await handler(httpEvent, context("http-2"));
     expect(first.statusCode).toBe(200);
@@ -93,14 +96,14 @@ describe("per-invocation logging on Lambda", () => {
   it("overlapping invocations keep their own ids", async () => {
     const lines: Record<string, unknown>[] = [];
     const runtime = capturingRuntime(lines);
-    const handler = createLambdaEntry(() => runtime, {
-      routes: [],
-      onEvent: async (rt, event) => {
+    const handler = createLambdaEntry(
+      () => runtime,
+      routesFunction([], async (rt, event) => {
         await new Promise((resolve) => setTimeout(resolve, event.id === "slow" ? 20 : 1));
         rt.log.info({ step: "after-wait", event: event.id }, "done");
         return {};
-      },
-    });
+      }),
+    );
     await Promise.all([
       handler({ ...scheduled, id: "slow" }, context("a")),
       handler({ ...scheduled, id: "fast" }, context("b")),
@@ -114,7 +117,10 @@ describe("per-invocation logging on Lambda", () => {
   it("an invocation without a Lambda context still gets an id", async () => {
     const lines: Record<string, unknown>[] = [];
     const runtime = capturingRuntime(lines);
-    const handler = createLambdaEntry(() => runtime, { routes: [], onEvent: async () => ({}) });
+    const handler = createLambdaEntry(
+      () => runtime,
+      routesFunction([], async () => ({})),
+    );
     await handler({ not: "an event" });
     const warning = lines.find((l) => l.reason === "UnsupportedEvent");
     expect(warning?.invocationId).toMatch(/^[0-9a-f-]{36}$/);
