@@ -7,10 +7,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFunctionApp } from "../../functions/app";
+import { passDeps } from "../../functions/bootstrap";
 import { createReconcileHandler, onReconcileEvent } from "../../functions/reconcile/handler";
 import { reconcileRoutes } from "../../functions/reconcile/routes";
 import { RESOURCES } from "../../infra/local";
 import type { KObject } from "../../infra/local/store";
+import { reconcilePool } from "../../shared/reconcile";
 import { startTestCluster, type TestCluster } from "../support/local-cluster";
 import { type Reconciler, reconciler } from "../support/reconcile";
 
@@ -65,6 +67,14 @@ describe("reconcile function edges", () => {
     });
   });
   afterAll(async () => env?.close());
+
+  /** One pass of one pool (other pools of the cluster may still be converging; their writes must not count). */
+  const passFor = (name: string) =>
+    reconcilePool(passDeps(r.runtime, `handlers-${name}`), {
+      kind: "VirtualMachinePool",
+      namespace: "default",
+      name,
+    });
 
   const writesDuring = async <T>(fn: () => T | Promise<T>): Promise<{ value: T; writes: number }> => {
     r.runtime.kube.resetStats();
@@ -186,9 +196,7 @@ describe("reconcile function edges", () => {
       "virtualmachinepools.pool.kubevirt.io",
       poolObject("mismatch", { selector: { other: "x" } }),
     );
-    const { value, writes } = await writesDuring(() =>
-      r.tick().then((all) => all.find((x) => x.ref.name === "mismatch")),
-    );
+    const { value, writes } = await writesDuring(() => passFor("mismatch"));
     expect(value?.outcome).toBe("Skipped");
     expect(value?.message).toMatch(/selector/i);
     expect(writes).toBe(0);
@@ -202,7 +210,7 @@ describe("reconcile function edges", () => {
     delete broken.spec.virtualMachineTemplate.spec.runStrategy;
     env.cluster.store.put("virtualmachinepools.pool.kubevirt.io", broken as unknown as KObject);
     r.runtime.kube.resetStats();
-    const result = (await r.tick()).find((x) => x.ref.name === "broken");
+    const result = await passFor("broken");
     expect(result).toMatchObject({ outcome: "Skipped", reason: "InvalidTemplate", statusWritten: true });
     expect(result?.message).toContain("RunStrategy must be specified");
     expect(r.runtime.kube.stats().byVerb.create ?? 0).toBe(1); // the Warning event, no VM
@@ -223,9 +231,7 @@ describe("reconcile function edges", () => {
       expect.objectContaining({ type: "ReplicaFailure", reason: "InvalidTemplate" }),
     );
     // Reported once: the next pass writes nothing.
-    const { value: again, writes } = await writesDuring(async () =>
-      (await r.tick()).find((x) => x.ref.name === "broken"),
-    );
+    const { value: again, writes } = await writesDuring(() => passFor("broken"));
     expect(again?.outcome).toBe("Skipped");
     expect(writes).toBe(0);
   });
@@ -236,9 +242,7 @@ describe("reconcile function edges", () => {
       ...poolObject("theirs"),
       metadata: { name: "theirs", annotations: { "vmpool-functions.io/managed": "false" } },
     });
-    const { value, writes } = await writesDuring(async () =>
-      (await r.tick()).find((x) => x.ref.name === "theirs"),
-    );
+    const { value, writes } = await writesDuring(() => passFor("theirs"));
     expect(value).toMatchObject({ outcome: "StoodDown", reason: "OptedOut" });
     expect(writes).toBe(0);
     const vms = env.cluster.store

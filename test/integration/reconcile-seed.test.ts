@@ -70,7 +70,11 @@ describe.skipIf(!binary)(
     });
 
     it("a converged pool costs zero writes", async () => {
-      await r.tick();
+      await eventually(
+        async () => ((await r.tick()).every((x) => x.outcome === "Converged") ? true : undefined),
+        15_000,
+        "a converged pass",
+      );
       r.runtime.kube.resetStats();
       const results = await r.tick();
       expect(results.map((x) => x.outcome)).toEqual(["Converged"]);
