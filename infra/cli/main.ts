@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { runCluster } from "./cluster";
+import { runControlPlane } from "./control-plane";
 import { parseDevFlags, startDev } from "./dev";
 import { runInfra } from "./infra";
 import { runLoad } from "./load";
@@ -22,6 +23,8 @@ commands:
   infra      plan|apply|destroy [--config FILE] [--destroy]
              the EventBridge rules and Lambda invoke permissions (config: VMPOOL_INFRA_CONFIG or VMPOOL_* env)
   cluster    the local cluster alone (no functions): --api-port N --fresh --in-memory --data-dir DIR --no-simulator
+  control-plane build
+             build the real control plane (kube-apiserver, kube-controller-manager, etcd) with Go into .local/k8s/bin
   load       <ns/name | vmirs/ns/name> <percent>   set the simulated CPU load of a pool's VMIs (local cluster)
   help       show this text`;
 
@@ -142,6 +145,11 @@ async function main(argv: string[]): Promise<void> {
         env: process.env,
         print: (text) => console.log(text),
       });
+      return;
+    }
+    case "control-plane": {
+      const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true, strict: true });
+      process.exitCode = await runControlPlane(positionals, (line) => console.log(line));
       return;
     }
     case undefined:

@@ -1,0 +1,79 @@
+/**
+ * The real cluster `npm start -- --real` and the tests run: a control plane from the built binaries, KubeVirt's
+ * CRDs, the functions' least-privilege identity, and (unless disabled) the KubeVirt simulator over the API.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type ControlPlane, startControlPlane } from "./control-plane";
+import { installCrds, installFunctionIdentity } from "./install";
+
+/** What a simulator attached to the real cluster must offer to be stopped with it. */
+export interface AttachedSimulator {
+  stop(): void | Promise<void>;
+}
+
+export interface RealClusterOptions {
+  readonly apiPort: number;
+  readonly dataDir: string;
+  readonly fresh?: boolean;
+  readonly binDir?: string;
+  readonly unsafeNoFsync?: boolean;
+  /** Starts the simulator once the CRDs are installed, given the admin kubeconfig path. */
+  readonly simulator?: (adminKubeconfig: string) => Promise<AttachedSimulator>;
+}
+
+export interface RealCluster {
+  readonly url: string;
+  readonly port: number;
+  readonly controlPlane: ControlPlane;
+  /** The admin kubeconfig (what a user's kubectl uses). */
+  readonly kubeconfig: string;
+  /** A kubeconfig with the token of the functions' ServiceAccount (the least-privilege ClusterRole). */
+  readonly functionsKubeconfig: string;
+  readonly functionsUser: string;
+  readonly crds: readonly string[];
+  readonly simulator: AttachedSimulator | undefined;
+  close(): Promise<void>;
+}
+
+/** Starts everything and resolves once the product can run on it. */
+export async function startRealCluster(options: RealClusterOptions): Promise<RealCluster> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const controlPlane = await startControlPlane({
+    apiPort: options.apiPort,
+    dataDir: options.dataDir,
+    ...(options.fresh ? { fresh: true } : {}),
+    ...(options.binDir ? { binDir: options.binDir } : {}),
+    ...(options.unsafeNoFsync ? { unsafeNoFsync: true } : {}),
+  });
+  let simulator: AttachedSimulator | undefined;
+  try {
+    const crds = await installCrds(controlPlane.admin);
+    const identity = await installFunctionIdentity(controlPlane.admin);
+    const kubeconfig = controlPlane.writeKubeconfig(join(options.dataDir, "admin.kubeconfig"));
+    const functionsKubeconfig = controlPlane.writeKubeconfig(
+      join(options.dataDir, "functions.kubeconfig"),
+      identity.token,
+      identity.user,
+    );
+    simulator = options.simulator ? await options.simulator(kubeconfig) : undefined;
+    return {
+      url: controlPlane.url,
+      port: controlPlane.port,
+      controlPlane,
+      kubeconfig,
+      functionsKubeconfig,
+      functionsUser: identity.user,
+      crds,
+      simulator,
+      close: async () => {
+        await simulator?.stop();
+        await controlPlane.stop();
+      },
+    };
+  } catch (err) {
+    await simulator?.stop();
+    await controlPlane.stop();
+    throw err;
+  }
+}

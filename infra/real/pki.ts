@@ -1,0 +1,149 @@
+/**
+ * The real control plane's credentials, generated once per data directory: a CA, the API server's serving
+ * certificate signed by it (127.0.0.1 and the in-cluster names), the service-account signing key pair, and the
+ * static tokens of the admin user and of kube-controller-manager. Keys come from node:crypto; node-forge only
+ * builds and signs the X.509 certificates, which node:crypto cannot create.
+ */
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import forge from "node-forge";
+
+export interface Pki {
+  readonly dir: string;
+  readonly caCert: string;
+  readonly caCertPem: string;
+  readonly servingCert: string;
+  readonly servingKey: string;
+  readonly serviceAccountKey: string;
+  readonly serviceAccountPub: string;
+  /** The token-auth file kube-apiserver reads. */
+  readonly tokenFile: string;
+  readonly adminToken: string;
+  readonly controllerManagerToken: string;
+}
+
+const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
+
+function rsaPair(): { privateKey: string; publicKey: string } {
+  return generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+}
+
+function certificate(options: {
+  subjectCn: string;
+  publicKeyPem: string;
+  issuer: { cn: string; keyPem: string };
+  ca: boolean;
+  altNames?: { dns: string[]; ips: string[] };
+}): string {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(options.publicKeyPem);
+  // A positive serial (the high bit clear): RFC 5280 §4.1.2.2.
+  cert.serialNumber = `01${randomBytes(15).toString("hex")}`;
+  const now = Date.now();
+  cert.validity.notBefore = new Date(now - 60_000);
+  cert.validity.notAfter = new Date(now + TEN_YEARS_MS);
+  cert.setSubject([{ name: "commonName", value: options.subjectCn }]);
+  cert.setIssuer([{ name: "commonName", value: options.issuer.cn }]);
+  const extensions: object[] = [{ name: "basicConstraints", cA: options.ca, critical: true }];
+  if (options.ca) {
+    extensions.push({
+      name: "keyUsage",
+      keyCertSign: true,
+      cRLSign: true,
+      digitalSignature: true,
+      critical: true,
+    });
+  } else {
+    extensions.push(
+      { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: "extKeyUsage", serverAuth: true },
+      {
+        name: "subjectAltName",
+        altNames: [
+          ...(options.altNames?.dns ?? []).map((value) => ({ type: 2, value })),
+          ...(options.altNames?.ips ?? []).map((ip) => ({ type: 7, ip })),
+        ],
+      },
+    );
+  }
+  cert.setExtensions(extensions);
+  cert.sign(forge.pki.privateKeyFromPem(options.issuer.keyPem), forge.md.sha256.create());
+  return forge.pki.certificateToPem(cert);
+}
+
+/** Loads the credentials in `dir`, generating whatever is missing. */
+export function ensurePki(dir: string): Pki {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = (name: string) => join(dir, name);
+  const write = (name: string, text: string) => writeFileSync(path(name), text, { mode: 0o600 });
+
+  if (!existsSync(path("ca.crt")) || !existsSync(path("ca.key"))) {
+    const ca = rsaPair();
+    write("ca.key", ca.privateKey);
+    write(
+      "ca.crt",
+      certificate({
+        subjectCn: "vmpool-real-ca",
+        publicKeyPem: ca.publicKey,
+        issuer: { cn: "vmpool-real-ca", keyPem: ca.privateKey },
+        ca: true,
+      }),
+    );
+  }
+  if (!existsSync(path("apiserver.crt")) || !existsSync(path("apiserver.key"))) {
+    const serving = rsaPair();
+    write("apiserver.key", serving.privateKey);
+    write(
+      "apiserver.crt",
+      certificate({
+        subjectCn: "kube-apiserver",
+        publicKeyPem: serving.publicKey,
+        issuer: { cn: "vmpool-real-ca", keyPem: readFileSync(path("ca.key"), "utf8") },
+        ca: false,
+        altNames: {
+          dns: [
+            "localhost",
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local",
+          ],
+          // 10.96.0.1: the `kubernetes` Service's ClusterIP in the service range kube-apiserver is given.
+          ips: ["127.0.0.1", "10.96.0.1"],
+        },
+      }),
+    );
+  }
+  if (!existsSync(path("sa.key")) || !existsSync(path("sa.pub"))) {
+    const sa = rsaPair();
+    write("sa.key", sa.privateKey);
+    write("sa.pub", sa.publicKey);
+  }
+  if (!existsSync(path("tokens.csv"))) {
+    // token,user,uid,"groups": kube-apiserver's static token file format.
+    const admin = randomBytes(24).toString("hex");
+    const kcm = randomBytes(24).toString("hex");
+    write(
+      "tokens.csv",
+      `${admin},vmpool-admin,vmpool-admin,"system:masters"\n${kcm},system:kube-controller-manager,system:kube-controller-manager,"system:masters"\n`,
+    );
+  }
+  const [adminLine = "", kcmLine = ""] = readFileSync(path("tokens.csv"), "utf8").trim().split("\n");
+  return {
+    dir,
+    caCert: path("ca.crt"),
+    caCertPem: readFileSync(path("ca.crt"), "utf8"),
+    servingCert: path("apiserver.crt"),
+    servingKey: path("apiserver.key"),
+    serviceAccountKey: path("sa.key"),
+    serviceAccountPub: path("sa.pub"),
+    tokenFile: path("tokens.csv"),
+    adminToken: adminLine.split(",")[0] ?? "",
+    controllerManagerToken: kcmLine.split(",")[0] ?? "",
+  };
+}
