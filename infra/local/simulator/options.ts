@@ -4,6 +4,7 @@
  * the object enter its current phase.
  */
 import { ReasonedError } from "../../../shared/errors";
+import { nodeNames } from "./node";
 
 /** Delays in milliseconds. */
 export interface SimulatorTimings {
@@ -31,6 +32,8 @@ export interface SimulatorTimings {
   readonly endpointsDelayMs: number;
   /** Retry delay after an unexpected API error. */
   readonly retryMs: number;
+  /** Renewal interval of a simulated node's heartbeat Lease (the kubelet's: a quarter of its 40 s duration). */
+  readonly nodeLeaseMs: number;
 }
 
 export interface SimulatorOptions {
@@ -40,6 +43,12 @@ export interface SimulatorOptions {
   readonly seed?: string | number;
   /** Node names VMIs are scheduled to. Default `node01`, `node02` (kubevirtci's names). */
   readonly nodes?: readonly string[];
+  /**
+   * Register the nodes as Node objects with a Ready status and a heartbeat Lease, as a kubelet would. Default
+   * false in the embedded cluster (its node names are only labels); the API shell turns it on. A cluster that
+   * does not serve Nodes is tolerated (logged once).
+   */
+  readonly registerNodes?: boolean;
   /** Fraction (0–1) of VMI starts that end in phase Failed instead of Running. Default 0. */
   readonly startFailureRate?: number;
   /** CPU utilization (percent) of a VMI without the `vmpool.local/cpu-load` annotation. Default 10. */
@@ -56,18 +65,22 @@ export interface SimulatorOptions {
   readonly batchSize?: number;
   /** Most wall-clock milliseconds one queue flush may take before yielding to the API server. Default 25. */
   readonly budgetMs?: number;
+  /** Objects looked at concurrently within a flush. Default 1 (embedded: every write is synchronous anyway). */
+  readonly concurrency?: number;
   /** Shorthand for `timings.pendingMs`. */
   readonly startDelayMs?: number;
   /** Shorthand for every later step (VMI, DataVolume, graceful stop) not set in `timings`. */
   readonly stepDelayMs?: number;
   readonly timings?: Partial<SimulatorTimings>;
-  /** Clock in epoch milliseconds; default the registry's clock. */
+  /** Clock in epoch milliseconds; default the backend's (the embedded registry's, or the wall clock). */
   readonly now?: () => number;
 }
 
 export interface ResolvedOptions {
   readonly seed: string | number;
   readonly nodes: readonly string[];
+  readonly registerNodes: boolean;
+  readonly concurrency: number;
   readonly startFailureRate: number;
   readonly defaultCpuLoad: number;
   readonly recordEvents: boolean;
@@ -90,6 +103,7 @@ export const DEFAULT_TIMINGS: SimulatorTimings = {
   crashLoopMaxMs: 30_000,
   endpointsDelayMs: 20,
   retryMs: 1000,
+  nodeLeaseMs: 10_000,
 };
 
 const STEP_TIMINGS = [
@@ -118,7 +132,7 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
   }
   const rate = options.startFailureRate ?? 0;
   if (!(rate >= 0 && rate <= 1)) throw invalidOption(`startFailureRate must be between 0 and 1, got ${rate}`);
-  const nodes = options.nodes ?? ["node01", "node02"];
+  const nodes = options.nodes ?? nodeNames(2);
   if (nodes.length === 0) throw invalidOption("nodes must name at least one node");
   const cpu = options.defaultCpuLoad ?? 10;
   if (!Number.isFinite(cpu) || cpu < 0) throw invalidOption(`defaultCpuLoad must be ≥ 0, got ${cpu}`);
@@ -127,10 +141,16 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     throw invalidOption(`batchSize must be a positive integer`);
   const budgetMs = options.budgetMs ?? 25;
   if (!Number.isFinite(budgetMs) || budgetMs <= 0) throw invalidOption("budgetMs must be a number > 0");
+  const concurrency = options.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw invalidOption("concurrency must be a positive integer");
+  if (timings.nodeLeaseMs === 0) throw invalidOption("timing nodeLeaseMs must be > 0");
   return {
     budgetMs,
     seed: options.seed ?? 1,
     nodes,
+    registerNodes: options.registerNodes ?? false,
+    concurrency,
     startFailureRate: rate,
     defaultCpuLoad: cpu,
     recordEvents: options.recordEvents ?? true,

@@ -13,6 +13,8 @@ export interface QueueOptions {
   readonly batchSize: number;
   /** Wall-clock budget of one flush; the rest waits for the next turn of the event loop. */
   readonly budgetMs: number;
+  /** Keys looked at concurrently within a flush (one key is never looked at twice at once). */
+  readonly concurrency: number;
   readonly now: () => number;
 }
 
@@ -20,11 +22,13 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly delayed = new Map<string, { due: number; timer: NodeJS.Timeout }>();
   private flushTimer: NodeJS.Timeout | undefined;
+  /** A flush is running (its handlers may be awaiting writes); the next one waits for it. */
+  private flushing = false;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly handle: (key: string) => void,
+    private readonly handle: (key: string) => Promise<void>,
     private readonly options: QueueOptions,
   ) {}
 
@@ -59,9 +63,9 @@ export class WorkQueue {
     return this.dirty.size;
   }
 
-  /** Resolves once nothing is dirty (delayed re-checks may still be pending). */
+  /** Resolves once nothing is dirty and no look is running (delayed re-checks may still be pending). */
   idle(): Promise<void> {
-    if (this.dirty.size === 0 && !this.flushTimer) return Promise.resolve();
+    if (this.dirty.size === 0 && !this.flushTimer && !this.flushing) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -77,13 +81,24 @@ export class WorkQueue {
   }
 
   private scheduleFlush(delayMs: number): void {
-    if (this.flushTimer || this.stopped) return;
+    if (this.flushTimer || this.flushing || this.stopped) return;
     this.flushTimer = setTimeout(() => this.flush(), delayMs);
     this.flushTimer.unref?.();
   }
 
   private flush(): void {
     this.flushTimer = undefined;
+    this.flushing = true;
+    void this.runBatch().then((cut) => {
+      this.flushing = false;
+      if (this.stopped) return;
+      if (this.dirty.size > 0) this.scheduleFlush(cut ? 0 : this.options.debounceMs);
+      else this.resolveIdle();
+    });
+  }
+
+  /** Looks at one batch; resolves true when the batch was cut short (more is waiting right now). */
+  private async runBatch(): Promise<boolean> {
     // Snapshot the batch: keys re-marked while it runs (our own writes echo back) wait for the next flush.
     const batch: string[] = [];
     for (const key of this.dirty) {
@@ -93,21 +108,25 @@ export class WorkQueue {
     // Wall-clock time (not the injectable clock): the budget protects the event loop, not simulated time.
     const started = performance.now();
     let cut = batch.length >= this.options.batchSize;
-    for (const key of batch) {
-      if (this.stopped) return;
-      if (performance.now() - started > this.options.budgetMs) {
-        cut = true;
-        break;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < batch.length && !this.stopped) {
+        if (performance.now() - started > this.options.budgetMs) {
+          cut = true;
+          return;
+        }
+        const key = batch[next++] as string;
+        this.dirty.delete(key);
+        try {
+          await this.handle(key);
+        } catch (err) {
+          log.warn({ err, key }, "simulator step failed");
+        }
       }
-      this.dirty.delete(key);
-      try {
-        this.handle(key);
-      } catch (err) {
-        log.warn({ err, key }, "simulator step failed");
-      }
-    }
-    if (this.dirty.size > 0) this.scheduleFlush(cut ? 0 : this.options.debounceMs);
-    else this.resolveIdle();
+    };
+    const workers = Math.max(1, Math.min(this.options.concurrency, batch.length));
+    await Promise.all(Array.from({ length: workers }, worker));
+    return cut;
   }
 
   private resolveIdle(): void {

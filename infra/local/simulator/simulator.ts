@@ -18,9 +18,9 @@ import {
 import { logger } from "../../../shared/log";
 import { ApiError } from "../errors";
 import type { Registry } from "../registry";
-import { RESOURCES, type ResourceDef, resourceKey } from "../resources";
-import type { ChangeEvent, KObject, Store } from "../store";
+import type { KObject, Store } from "../store";
 import { formatTime } from "../validation";
+import type { BackendChange, SimulatorBackend, WatchedKind } from "./backend";
 import {
   dataVolumeFromTemplate,
   dataVolumeKind,
@@ -28,9 +28,11 @@ import {
   nextDataVolumePhase,
   progressText,
 } from "./datavolume";
+import { EmbeddedBackend } from "./embedded";
 import { type EndpointTarget, endpointsFor, selects, serviceSelector } from "./endpoints";
 import { eventFor, VIRT_HANDLER, VM_CONTROLLER } from "./events";
-import { controllerOf, type Json, phaseOf, rec, recs, str, strMap } from "./json";
+import { controllerOf, type Json, phaseOf, rec, recs, str } from "./json";
+import { hostIpOf, microTime, NODE_LEASE_NAMESPACE, nodeLease, nodeObject, nodeStatus } from "./node";
 import { type ResolvedOptions, resolveOptions, type SimulatorOptions } from "./options";
 import { WorkQueue } from "./queue";
 import { type Draw, hexString, nameSuffix, pick, seededDraw } from "./random";
@@ -67,35 +69,16 @@ export interface Simulator {
   idle(): Promise<void>;
   /** Average CPU utilization of the Ready VMIs in `namespace` matching `selector` (default: all). */
   cpuLoad(namespace: string, selector?: string | LabelSelectorSpec): CpuLoadSample;
-  /** Sets a VMI's simulated CPU utilization (writes its `vmpool.local/cpu-load` annotation). */
-  setCpuLoad(namespace: string, vmiName: string, percent: number): void;
+  /**
+   * Sets a VMI's simulated CPU utilization (writes its `vmpool.local/cpu-load` annotation). Throws
+   * `InvalidCpuLoad` at once for a bad value; the promise settles when the write does.
+   */
+  setCpuLoad(namespace: string, vmiName: string, percent: number): Promise<void>;
   /** Makes a VMI fail now, as a guest crash would (phase Failed, launcher pod Error). */
-  crash(namespace: string, vmiName: string): void;
+  crash(namespace: string, vmiName: string): Promise<void>;
 }
 
-function defOf(group: string, plural: string): ResourceDef {
-  const def = RESOURCES.find((r) => r.group === group && r.plural === plural);
-  if (!def) throw new Error(`resource ${plural}.${group} missing from the table`);
-  return def;
-}
-
-const VM = defOf("kubevirt.io", "virtualmachines");
-const VMI = defOf("kubevirt.io", "virtualmachineinstances");
-const DV = defOf("cdi.kubevirt.io", "datavolumes");
-const POD = defOf("", "pods");
-const SVC = defOf("", "services");
-const EP = defOf("", "endpoints");
-const EVENT = defOf("", "events");
-const K = {
-  vm: resourceKey(VM),
-  vmi: resourceKey(VMI),
-  dv: resourceKey(DV),
-  pod: resourceKey(POD),
-  svc: resourceKey(SVC),
-  ep: resourceKey(EP),
-} as const;
-
-type QueueKind = "vm" | "vmi" | "dv" | "svc";
+type QueueKind = "vm" | "vmi" | "dv" | "svc" | "pod" | "node" | "lease";
 
 function queueKey(kind: QueueKind, namespace: string, name: string): string {
   return `${kind}|${namespace}|${name}`;
@@ -120,6 +103,17 @@ function parsePercent(value: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** Status codes a write answers while a cluster is busy or still setting a namespace up: retried quietly. */
+function expectedTransient(err: unknown): boolean {
+  // 403: the ServiceAccount admission plugin refuses pods until the serviceaccount controller created `default`.
+  return err instanceof ApiError && (err.code === 403 || err.code === 429);
+}
+
+/**
+ * The shell: one of these runs per cluster, on whichever backend reaches it. It hears changes, queues the objects
+ * they touch, and on each look reads the backend's cache, asks the pure modules what KubeVirt (and the kubelet,
+ * and CDI) would do, and writes the result through the backend.
+ */
 export class KubevirtSimulator implements Simulator {
   private readonly options: ResolvedOptions;
   private readonly queue: WorkQueue;
@@ -136,39 +130,46 @@ export class KubevirtSimulator implements Simulator {
   private readonly launches = new Map<string, { uid: string; n: number }>();
   /** Services whose Endpoints this simulator maintains. */
   private readonly managedEndpoints = new Set<string>();
+  /** Cleared when the cluster answers 404 for the nodes resource itself: it serves no Nodes. */
+  private nodesServed: boolean;
   private eventSeq = 0;
   private unsubscribe: (() => void) | undefined;
 
   constructor(
-    private readonly registry: Registry,
-    private readonly store: Store,
+    private readonly backend: SimulatorBackend,
     options: SimulatorOptions,
   ) {
     this.options = resolveOptions(options);
+    this.nodesServed = this.options.registerNodes;
     this.draw = seededDraw(this.options.seed);
-    this.now = options.now ?? (() => registry.now().getTime());
+    this.now = options.now ?? (() => backend.now());
     this.queue = new WorkQueue((key) => this.handle(key), {
       debounceMs: this.options.timings.debounceMs,
       batchSize: this.options.batchSize,
       budgetMs: this.options.budgetMs,
+      concurrency: this.options.concurrency,
       now: this.now,
     });
   }
 
-  /** Indexes what already exists (a restored journal), queues every object once, and starts listening. */
+  /** Indexes what already exists (a restored journal, a cluster's current state), queues it once, and listens. */
   start(): void {
-    for (const entry of this.store.list(K.pod, undefined)) this.indexPod(entry.obj, false);
-    this.unsubscribe = this.store.subscribeAll((event) => this.onChange(event));
-    for (const [resource, kind] of [
-      [K.vm, "vm"],
-      [K.vmi, "vmi"],
-      [K.dv, "dv"],
-      [K.svc, "svc"],
-    ] as const) {
-      for (const entry of this.store.list(resource, undefined)) {
-        this.queue.add(queueKey(kind, entry.obj.metadata.namespace ?? "", entry.obj.metadata.name));
+    for (const pod of this.backend.list("pod", undefined)) this.indexPod(pod, false);
+    this.unsubscribe = this.backend.subscribe((change) => this.onChange(change));
+    const kinds: [WatchedKind, QueueKind][] = [
+      ["vm", "vm"],
+      ["vmi", "vmi"],
+      ["dv", "dv"],
+    ];
+    if (this.backend.writesEndpoints) kinds.push(["svc", "svc"]);
+    for (const [kind, queueKind] of kinds) {
+      for (const obj of this.backend.list(kind, undefined)) {
+        this.queue.add(queueKey(queueKind, obj.metadata.namespace ?? "", obj.metadata.name));
       }
     }
+    for (const pod of this.backend.list("pod", undefined)) this.maybeQueuePod(pod);
+    if (this.options.registerNodes)
+      for (const node of this.options.nodes) this.queue.add(queueKey("node", "", node));
   }
 
   stop(): void {
@@ -186,8 +187,7 @@ export class KubevirtSimulator implements Simulator {
     if (typeof selector === "string") parsed = parseSelector(selector);
     else if (selector !== undefined) parsed = fromLabelSelector(selector);
     const vmis: { name: string; percent: number }[] = [];
-    for (const entry of this.store.list(K.vmi, namespace)) {
-      const vmi = entry.obj;
+    for (const vmi of this.backend.list("vmi", namespace)) {
       if (!vmiReady(vmi) || !matches(parsed, vmi.metadata.labels)) continue;
       const percent = parsePercent(vmi.metadata.annotations?.[SIMULATOR_ANNOTATIONS.cpuLoad]);
       vmis.push({ name: vmi.metadata.name, percent: percent ?? this.options.defaultCpuLoad });
@@ -201,71 +201,69 @@ export class KubevirtSimulator implements Simulator {
     };
   }
 
-  setCpuLoad(namespace: string, vmiName: string, percent: number): void {
+  setCpuLoad(namespace: string, vmiName: string, percent: number): Promise<void> {
     if (!Number.isFinite(percent) || percent < 0) {
       throw new ReasonedError("InvalidCpuLoad", `CPU load must be a number ≥ 0, got ${percent}`, {
         status: 400,
       });
     }
-    const vmi = this.registry.get(VMI, "v1", namespace, vmiName);
-    const annotations = {
-      ...strMap(vmi.metadata.annotations),
-      [SIMULATOR_ANNOTATIONS.cpuLoad]: String(percent),
-    };
-    this.registry.update(
-      VMI,
-      "v1",
-      namespace,
-      vmiName,
-      { ...vmi, metadata: { ...vmi.metadata, annotations } },
-      undefined,
-    );
+    // A merge patch of one annotation: no resourceVersion to race the simulator's own writes for.
+    const patch = { metadata: { annotations: { [SIMULATOR_ANNOTATIONS.cpuLoad]: String(percent) } } };
+    return this.backend.patch("vmi", namespace, vmiName, patch).then(() => undefined);
   }
 
-  crash(namespace: string, vmiName: string): void {
-    const vmi = this.registry.get(VMI, "v1", namespace, vmiName);
+  async crash(namespace: string, vmiName: string): Promise<void> {
+    const vmi = this.backend.get("vmi", namespace, vmiName);
+    if (!vmi) {
+      throw new ApiError(404, "NotFound", `virtualmachineinstances.kubevirt.io "${vmiName}" not found`);
+    }
     if (isFinalPhase(phaseOf(vmi))) return;
     const key = queueKey("vmi", namespace, vmiName);
-    this.failVmi(vmi, this.launcherPodOf(vmi), key, "guest crashed");
+    await this.failVmi(vmi, this.launcherPodOf(vmi), key, "guest crashed");
   }
 
   // ---- change events -------------------------------------------------------------------------------------
 
-  private onChange(event: ChangeEvent): void {
-    const obj = event.entry.obj;
+  private onChange(change: BackendChange): void {
+    const obj = change.obj;
     const ns = obj.metadata.namespace ?? "";
     const name = obj.metadata.name;
-    switch (event.resource) {
-      case K.vm:
-        if (event.type === "DELETED") this.launches.delete(`${ns}/${name}`);
+    switch (change.kind) {
+      case "vm":
+        if (change.type === "DELETED") this.launches.delete(`${ns}/${name}`);
         this.queue.add(queueKey("vm", ns, name));
         break;
-      case K.vmi: {
+      case "vmi": {
         this.queue.add(queueKey("vmi", ns, name));
         const owner = controllerOf(obj, "VirtualMachine");
         if (owner) this.queue.add(queueKey("vm", ns, owner.name));
-        const after = event.type === "DELETED" ? undefined : obj;
-        if (endpointSignature(event.previous?.obj) !== endpointSignature(after)) this.touchServices(ns);
-        if (event.type === "DELETED") this.forgetVmi(obj, owner === undefined);
+        const after = change.type === "DELETED" ? undefined : obj;
+        if (this.backend.writesEndpoints && endpointSignature(change.previous) !== endpointSignature(after))
+          this.touchServices(ns);
+        if (change.type === "DELETED") this.forgetVmi(obj, owner === undefined);
         break;
       }
-      case K.pod:
-        this.indexPod(obj, event.type === "DELETED");
+      case "pod":
+        this.indexPod(obj, change.type === "DELETED");
+        if (change.type !== "DELETED") this.maybeQueuePod(obj);
         break;
-      case K.dv: {
-        if (event.type === "DELETED") this.stageSince.delete(obj.metadata.uid);
+      case "dv": {
+        if (change.type === "DELETED") this.stageSince.delete(obj.metadata.uid);
         this.queue.add(queueKey("dv", ns, name));
         const owner = controllerOf(obj, "VirtualMachine");
         if (owner) this.queue.add(queueKey("vm", ns, owner.name));
         break;
       }
-      case K.svc:
-        this.queue.add(queueKey("svc", ns, name));
+      case "svc":
+        if (this.backend.writesEndpoints) this.queue.add(queueKey("svc", ns, name));
         break;
-      case K.ep:
+      case "ep":
         if (this.managedEndpoints.has(`${ns}/${name}`)) this.queue.add(queueKey("svc", ns, name));
         break;
-      default:
+      case "node":
+        if (this.options.registerNodes && this.options.nodes.includes(name)) {
+          this.queue.add(queueKey("node", "", name));
+        }
         break;
     }
   }
@@ -288,6 +286,13 @@ export class KubevirtSimulator implements Simulator {
     this.queue.add(queueKey("vmi", ns, owner.name));
   }
 
+  /** A terminating pod on one of our nodes waits for its kubelet: that is us. */
+  private maybeQueuePod(pod: KObject): void {
+    if (pod.metadata.deletionTimestamp === undefined) return;
+    if (!this.options.nodes.includes(str(rec(pod.spec)?.nodeName) ?? "")) return;
+    this.queue.add(queueKey("pod", pod.metadata.namespace ?? "", pod.metadata.name));
+  }
+
   private forgetVmi(vmi: KObject, standalone: boolean): void {
     const uid = vmi.metadata.uid;
     this.stageSince.delete(uid);
@@ -301,44 +306,46 @@ export class KubevirtSimulator implements Simulator {
   }
 
   private touchServices(namespace: string): void {
-    for (const entry of this.store.list(K.svc, namespace)) {
+    for (const svc of this.backend.list("svc", namespace)) {
       this.queue.addAfter(
-        queueKey("svc", namespace, entry.obj.metadata.name),
+        queueKey("svc", namespace, svc.metadata.name),
         this.options.timings.endpointsDelayMs,
       );
     }
   }
 
-  private handle(key: string): void {
+  private async handle(key: string): Promise<void> {
     const [kind, ns = "", name = ""] = key.split("|");
     switch (kind) {
       case "vm":
-        this.syncVm(ns, name);
-        break;
+        return this.syncVm(ns, name);
       case "vmi":
-        this.syncVmi(ns, name);
-        break;
+        return this.syncVmi(ns, name);
       case "dv":
-        this.syncDataVolume(ns, name);
-        break;
+        return this.syncDataVolume(ns, name);
       case "svc":
-        this.syncService(ns, name);
-        break;
+        return this.syncService(ns, name);
+      case "pod":
+        return this.syncTerminatingPod(ns, name);
+      case "node":
+        return this.syncNode(name);
+      case "lease":
+        return this.renewLease(name);
       default:
-        break;
+        return;
     }
   }
 
   // ---- VirtualMachine (virt-controller) ------------------------------------------------------------------
 
-  private syncVm(ns: string, name: string): void {
-    const vm = this.store.get(K.vm, ns, name)?.obj;
+  private async syncVm(ns: string, name: string): Promise<void> {
+    const vm = this.backend.get("vm", ns, name);
     if (!vm || ignored(vm)) return;
     const key = queueKey("vm", ns, name);
-    const vmi = this.store.get(K.vmi, ns, name)?.obj;
+    const vmi = this.backend.get("vmi", ns, name);
     // A same-named VMI this VM does not control (a previous VM's, still shutting down): wait until it is gone.
     if (vmi && controllerOf(vmi, "VirtualMachine")?.uid !== vm.metadata.uid) return;
-    const volumes = this.syncDataVolumes(vm, key);
+    const volumes = await this.syncDataVolumes(vm, key);
     const now = this.now();
     const t = this.options.timings;
     const pass = planVmPass({
@@ -351,13 +358,13 @@ export class KubevirtSimulator implements Simulator {
       // metav1.Time has whole seconds: round up so the backoff is never shorter than computed.
       formatTime: (ms) => formatTime(new Date(Math.ceil(ms / 1000) * 1000)),
     });
-    if (pass.deleteVmi && vmi) this.stopVmi(vm, vmi, key);
-    if (pass.createVmi) this.startVmi(vm, key);
+    if (pass.deleteVmi && vmi) await this.stopVmi(vm, vmi, key);
+    if (pass.createVmi) await this.startVmi(vm, key);
     if (pass.recheckAt !== undefined) this.queue.addAfter(key, pass.recheckAt - now);
 
-    const latest = this.store.get(K.vm, ns, name)?.obj;
+    const latest = this.backend.get("vm", ns, name);
     if (!latest) return;
-    const current = this.store.get(K.vmi, ns, name)?.obj;
+    const current = this.backend.get("vmi", ns, name);
     const status = vmStatus({
       vm: latest,
       vmi: current && controllerOf(current, "VirtualMachine")?.uid === vm.metadata.uid ? current : undefined,
@@ -369,23 +376,26 @@ export class KubevirtSimulator implements Simulator {
       nowIso: this.nowIso(),
     });
     if (isDeepStrictEqual(status, latest.status)) return;
-    this.write(key, () =>
-      this.registry.update(VM, "v1", ns, name, { ...latest, status }, "status", this.as("virt-controller")),
+    await this.write(key, () =>
+      this.backend.updateStatus("vm", ns, name, { ...latest, status }, this.as("virt-controller")),
     );
   }
 
   /** Creates missing DataVolumes of the VM's templates; reports whether all succeeded. */
-  private syncDataVolumes(vm: KObject, key: string): { ready: boolean; provisioning: boolean } {
+  private async syncDataVolumes(
+    vm: KObject,
+    key: string,
+  ): Promise<{ ready: boolean; provisioning: boolean }> {
     const templates = recs(rec(vm.spec)?.dataVolumeTemplates);
     let ready = true;
     for (const template of templates) {
       const body = dataVolumeFromTemplate(vm, template);
       if (!body) continue;
       const name = String(rec(body.metadata)?.name);
-      let dv = this.store.get(K.dv, vm.metadata.namespace, name)?.obj;
+      let dv = this.backend.get("dv", vm.metadata.namespace, name);
       if (!dv && vm.metadata.deletionTimestamp === undefined) {
-        dv = this.write(key, () =>
-          this.registry.create(DV, "v1beta1", vm.metadata.namespace, body, this.as("virt-controller")),
+        dv = await this.write(key, () =>
+          this.backend.create("dv", vm.metadata.namespace, body, this.as("virt-controller")),
         );
         if (dv)
           this.record(
@@ -401,12 +411,12 @@ export class KubevirtSimulator implements Simulator {
     return { ready, provisioning: !ready };
   }
 
-  private startVmi(vm: KObject, key: string): void {
+  private async startVmi(vm: KObject, key: string): Promise<void> {
     const ns = vm.metadata.namespace ?? "";
     const body = vmiFromVm(vm);
     const pending = vmiInPhase(body as KObject, "Pending", this.nowIso());
     try {
-      const created = this.registry.create(VMI, "v1", ns, pending, this.as("virt-controller"));
+      const created = await this.backend.create("vmi", ns, pending, this.as("virt-controller"));
       this.markStage(created, "Pending");
       this.record(
         vm,
@@ -433,11 +443,9 @@ export class KubevirtSimulator implements Simulator {
     }
   }
 
-  private stopVmi(vm: KObject, vmi: KObject, key: string): void {
-    const deleted = this.write(key, () =>
-      this.registry.delete(VMI, "v1", vmi.metadata.namespace, vmi.metadata.name, {
-        preconditions: { uid: vmi.metadata.uid },
-      }),
+  private async stopVmi(vm: KObject, vmi: KObject, key: string): Promise<void> {
+    const deleted = await this.write(key, () =>
+      this.backend.delete("vmi", vmi.metadata.namespace, vmi.metadata.name, { uid: vmi.metadata.uid }),
     );
     if (deleted) {
       this.record(
@@ -452,35 +460,40 @@ export class KubevirtSimulator implements Simulator {
 
   // ---- VirtualMachineInstance (virt-controller's VMI part + virt-handler) -------------------------------
 
-  private syncVmi(ns: string, name: string): void {
-    const vmi = this.store.get(K.vmi, ns, name)?.obj;
-    if (!vmi || ignored(vmi)) return;
+  private async syncVmi(ns: string, name: string): Promise<void> {
+    const vmi = this.backend.get("vmi", ns, name);
+    if (!vmi) return;
     const key = queueKey("vmi", ns, name);
+    if (ignored(vmi)) {
+      // Left alone, but never left hanging on the finalizer this simulator may have put there earlier.
+      if (vmi.metadata.deletionTimestamp !== undefined) await this.dropFinalizer(vmi, key);
+      return;
+    }
     this.countLaunch(vmi);
     const pod = this.launcherPodOf(vmi);
     if (vmi.metadata.deletionTimestamp !== undefined) {
-      this.shutDown(vmi, pod, key);
+      await this.shutDown(vmi, pod, key);
       return;
     }
     const phase = phaseOf(vmi);
     const t = this.options.timings;
     switch (phase) {
       case "":
-        this.writeVmiPhase(key, vmi, "Pending", {}, true);
+        await this.writeVmiPhase(key, vmi, "Pending", {}, true);
         return;
       case "Pending":
-        if (this.waited(vmi, phase, t.pendingMs, key)) this.scheduleVmi(vmi, pod, key);
+        if (this.waited(vmi, phase, t.pendingMs, key)) await this.scheduleVmi(vmi, pod, key);
         return;
       case "Scheduling":
-        if (!pod) this.failVmi(vmi, undefined, key, "virt-launcher pod disappeared");
-        else if (this.waited(vmi, phase, t.schedulingMs, key)) this.bindVmi(vmi, pod, key);
+        if (!pod) await this.failVmi(vmi, undefined, key, "virt-launcher pod disappeared");
+        else if (this.waited(vmi, phase, t.schedulingMs, key)) await this.bindVmi(vmi, pod, key);
         return;
       case "Scheduled":
-        if (!pod) this.failVmi(vmi, undefined, key, "virt-launcher pod disappeared");
-        else if (this.waited(vmi, phase, t.scheduledMs, key)) this.runVmi(vmi, pod, key);
+        if (!pod) await this.failVmi(vmi, undefined, key, "virt-launcher pod disappeared");
+        else if (this.waited(vmi, phase, t.scheduledMs, key)) await this.runVmi(vmi, pod, key);
         return;
       case "Running":
-        if (!pod) this.failVmi(vmi, undefined, key, "virt-launcher pod disappeared");
+        if (!pod) await this.failVmi(vmi, undefined, key, "virt-launcher pod disappeared");
         return;
       default:
         return;
@@ -488,18 +501,13 @@ export class KubevirtSimulator implements Simulator {
   }
 
   /** Pending → Scheduling: the launcher pod is created and bound to a seeded-random node. */
-  private scheduleVmi(vmi: KObject, existing: KObject | undefined, key: string): void {
+  private async scheduleVmi(vmi: KObject, existing: KObject | undefined, key: string): Promise<void> {
     let pod = existing;
     if (!pod) {
       const node = this.nodeFor(vmi);
-      pod = this.write(key, () =>
-        this.registry.create(
-          POD,
-          "v1",
-          vmi.metadata.namespace,
-          launcherPod(vmi, this.podNameFor(vmi), node),
-          this.as("virt-controller"),
-        ),
+      const body = launcherPod(vmi, this.podNameFor(vmi), node);
+      pod = await this.write(key, () =>
+        this.backend.create("pod", vmi.metadata.namespace, body, this.as("virt-controller")),
       );
       if (!pod) return;
       this.record(
@@ -509,21 +517,25 @@ export class KubevirtSimulator implements Simulator {
         `Created virtual machine pod ${pod.metadata.name}`,
         VM_CONTROLLER,
       );
-      pod = this.writePodStatus(key, pod, "Pending") ?? pod;
+      pod = (await this.writePodStatus(key, pod, "Pending")) ?? pod;
     }
-    this.writeVmiPhase(key, vmi, "Scheduling", { podExists: true });
+    await this.writeVmiPhase(key, vmi, "Scheduling", { podExists: true });
   }
 
   /** Scheduling → Scheduled: the pod runs (1/2 ready) with its IP; the VMI learns its node. */
-  private bindVmi(vmi: KObject, pod: KObject, key: string): void {
+  private async bindVmi(vmi: KObject, pod: KObject, key: string): Promise<void> {
     const ip = this.allocateIp(vmi);
-    if (!this.writePodStatus(key, pod, "Started", ip)) return;
+    if (!(await this.writePodStatus(key, pod, "Started", ip))) return;
     const node = str(rec(pod.spec)?.nodeName) ?? this.nodeFor(vmi);
-    this.writeVmiPhase(key, vmi, "Scheduled", { podExists: true, nodeName: node, podUid: pod.metadata.uid });
+    await this.writeVmiPhase(key, vmi, "Scheduled", {
+      podExists: true,
+      nodeName: node,
+      podUid: pod.metadata.uid,
+    });
   }
 
   /** Scheduled → Running (2/2, Ready) or, for a failed start, Failed. */
-  private runVmi(vmi: KObject, pod: KObject, key: string): void {
+  private async runVmi(vmi: KObject, pod: KObject, key: string): Promise<void> {
     const node = str(rec(vmi.status)?.nodeName) ?? "";
     if (this.startFails(vmi)) {
       this.record(
@@ -534,11 +546,11 @@ export class KubevirtSimulator implements Simulator {
         VIRT_HANDLER,
         node,
       );
-      this.failVmi(vmi, pod, key, "simulated start failure");
+      await this.failVmi(vmi, pod, key, "simulated start failure");
       return;
     }
     const ip = this.allocateIp(vmi);
-    if (!this.writePodStatus(key, pod, "Ready", ip)) return;
+    if (!(await this.writePodStatus(key, pod, "Ready", ip))) return;
     const mac = `52:54:00:${hexString(
       this.draw,
       6,
@@ -549,21 +561,21 @@ export class KubevirtSimulator implements Simulator {
     )
       .match(/../g)
       ?.join(":")}`;
-    const running = this.writeVmiPhase(key, vmi, "Running", { podExists: true, ip, mac });
+    const running = await this.writeVmiPhase(key, vmi, "Running", { podExists: true, ip, mac });
     if (running) {
       this.record(running, "Normal", "Created", "VirtualMachineInstance defined.", VIRT_HANDLER, node);
       this.record(running, "Normal", "Started", "VirtualMachineInstance started.", VIRT_HANDLER, node);
     }
   }
 
-  private failVmi(vmi: KObject, pod: KObject | undefined, key: string, why: string): void {
-    if (pod) this.writePodStatus(key, pod, "Failed", this.ipOf.get(vmi.metadata.uid));
-    const failed = this.writeVmiPhase(key, vmi, "Failed", { podExists: pod !== undefined });
+  private async failVmi(vmi: KObject, pod: KObject | undefined, key: string, why: string): Promise<void> {
+    if (pod) await this.writePodStatus(key, pod, "Failed", this.ipOf.get(vmi.metadata.uid));
+    const failed = await this.writeVmiPhase(key, vmi, "Failed", { podExists: pod !== undefined });
     if (failed) log.debug({ vmi: `${vmi.metadata.namespace}/${vmi.metadata.name}`, why }, "VMI failed");
   }
 
   /** A deleted VMI: graceful shutdown (Succeeded after `stopMs`), then the pod goes and the finalizer is dropped. */
-  private shutDown(vmi: KObject, pod: KObject | undefined, key: string): void {
+  private async shutDown(vmi: KObject, pod: KObject | undefined, key: string): Promise<void> {
     const phase = phaseOf(vmi);
     const node = str(rec(vmi.status)?.nodeName);
     if (!isFinalPhase(phase)) {
@@ -572,8 +584,8 @@ export class KubevirtSimulator implements Simulator {
         this.record(vmi, "Normal", "ShuttingDown", "Signaled Graceful Shutdown", VIRT_HANDLER, node);
       }
       if (!this.waited(vmi, "Deleting", this.options.timings.stopMs, key)) return;
-      if (pod) this.deletePod(pod, key);
-      const stopped = this.writeVmiPhase(key, vmi, "Succeeded", { podExists: false });
+      if (pod) await this.deletePod(pod, key);
+      const stopped = await this.writeVmiPhase(key, vmi, "Succeeded", { podExists: false });
       if (stopped && phase === "Running") {
         this.record(
           stopped,
@@ -586,44 +598,45 @@ export class KubevirtSimulator implements Simulator {
       }
       return;
     }
-    if (pod) this.deletePod(pod, key);
+    if (pod) await this.deletePod(pod, key);
+    await this.dropFinalizer(vmi, key);
+  }
+
+  /** Removes VMI_FINALIZER (the last look at a deleted VMI: the API server then removes it). */
+  private async dropFinalizer(vmi: KObject, key: string): Promise<void> {
     const finalizers = vmi.metadata.finalizers ?? [];
     if (!finalizers.includes(VMI_FINALIZER)) return;
     const remaining = finalizers.filter((f) => f !== VMI_FINALIZER);
     const metadata = { ...vmi.metadata, finalizers: remaining };
     if (remaining.length === 0) delete (metadata as { finalizers?: string[] }).finalizers;
-    this.write(key, () =>
-      this.registry.update(
-        VMI,
-        "v1",
+    await this.write(key, () =>
+      this.backend.update(
+        "vmi",
         vmi.metadata.namespace,
         vmi.metadata.name,
         { ...vmi, metadata },
-        undefined,
         this.as("virt-handler"),
       ),
     );
   }
 
-  private writeVmiPhase(
+  private async writeVmiPhase(
     key: string,
     vmi: KObject,
     phase: string,
     details: Parameters<typeof vmiInPhase>[3],
     addFinalizer = false,
-  ): KObject | undefined {
+  ): Promise<KObject | undefined> {
     const next = vmiInPhase(vmi, phase, this.nowIso(), details);
     if (addFinalizer && !(next.metadata.finalizers ?? []).includes(VMI_FINALIZER)) {
       next.metadata = { ...next.metadata, finalizers: [...(next.metadata.finalizers ?? []), VMI_FINALIZER] };
     }
-    const written = this.write(key, () =>
-      this.registry.update(
-        VMI,
-        "v1",
+    const written = await this.write(key, () =>
+      this.backend.update(
+        "vmi",
         vmi.metadata.namespace,
         vmi.metadata.name,
         next,
-        undefined,
         this.as(phase === "Running" || phase === "Succeeded" ? "virt-handler" : "virt-controller"),
       ),
     );
@@ -631,42 +644,54 @@ export class KubevirtSimulator implements Simulator {
     return written;
   }
 
-  private writePodStatus(key: string, pod: KObject, stage: PodStage, podIP?: string): KObject | undefined {
+  private writePodStatus(
+    key: string,
+    pod: KObject,
+    stage: PodStage,
+    podIP?: string,
+  ): Promise<KObject | undefined> {
     const node = str(rec(pod.spec)?.nodeName) ?? "";
     const status = launcherPodStatus(pod, {
       stage,
       nowIso: this.nowIso(),
-      hostIP: this.hostIpOf(node),
+      hostIP: hostIpOf(this.options.nodes, node),
       podIP: stage === "Pending" ? undefined : podIP,
       containerIds: (name) =>
         `containerd://${hexString(this.draw, 64, "container", pod.metadata.name, name)}`,
     });
     return this.write(key, () =>
-      this.registry.update(
-        POD,
-        "v1",
+      this.backend.updateStatus(
+        "pod",
         pod.metadata.namespace,
         pod.metadata.name,
         { ...pod, status },
-        "status",
         this.as("kubelet"),
       ),
     );
   }
 
-  private deletePod(pod: KObject, key: string): void {
-    this.write(key, () =>
-      this.registry.delete(POD, "v1", pod.metadata.namespace, pod.metadata.name, {
-        preconditions: { uid: pod.metadata.uid },
+  /** Deletes a launcher pod at once: its containers are stopped (grace 0, as the kubelet confirms). */
+  private async deletePod(pod: KObject, key: string): Promise<void> {
+    await this.write(key, () =>
+      this.backend.delete("pod", pod.metadata.namespace, pod.metadata.name, {
+        uid: pod.metadata.uid,
+        gracePeriodSeconds: 0,
       }),
     );
+  }
+
+  /** The kubelet's part of a graceful pod deletion on a simulated node: nothing runs, so it is over at once. */
+  private async syncTerminatingPod(ns: string, name: string): Promise<void> {
+    const pod = this.backend.get("pod", ns, name);
+    if (!pod || pod.metadata.deletionTimestamp === undefined) return;
+    await this.deletePod(pod, queueKey("pod", ns, name));
   }
 
   private launcherPodOf(vmi: KObject): KObject | undefined {
     const ns = vmi.metadata.namespace ?? "";
     const name = this.launcherPods.get(`${ns}/${vmi.metadata.name}`);
     if (name === undefined) return undefined;
-    const pod = this.store.get(K.pod, ns, name)?.obj;
+    const pod = this.backend.get("pod", ns, name);
     return pod && controllerOf(pod, "VirtualMachineInstance")?.uid === vmi.metadata.uid ? pod : undefined;
   }
 
@@ -674,7 +699,7 @@ export class KubevirtSimulator implements Simulator {
     const flag = SIMULATOR_ANNOTATIONS.failStart;
     if (vmi.metadata.annotations?.[flag] === "true") return true;
     const owner = controllerOf(vmi, "VirtualMachine");
-    const vm = owner ? this.store.get(K.vm, vmi.metadata.namespace, owner.name)?.obj : undefined;
+    const vm = owner ? this.backend.get("vm", vmi.metadata.namespace, owner.name) : undefined;
     if (vm?.metadata.annotations?.[flag] === "true") return true;
     const rate = this.options.startFailureRate;
     return (
@@ -685,8 +710,8 @@ export class KubevirtSimulator implements Simulator {
 
   // ---- DataVolume (CDI) ----------------------------------------------------------------------------------
 
-  private syncDataVolume(ns: string, name: string): void {
-    const dv = this.store.get(K.dv, ns, name)?.obj;
+  private async syncDataVolume(ns: string, name: string): Promise<void> {
+    const dv = this.backend.get("dv", ns, name);
     if (!dv || ignored(dv)) return;
     const key = queueKey("dv", ns, name);
     const phase = phaseOf(dv);
@@ -715,39 +740,37 @@ export class KubevirtSimulator implements Simulator {
     }
     const status = rec(dv.status) ?? {};
     if (next === status.phase && progress === status.progress) return;
-    const written = this.write(key, () =>
-      this.registry.update(
-        DV,
-        "v1beta1",
+    const written = await this.write(key, () =>
+      this.backend.updateStatus(
+        "dv",
         ns,
         name,
         { ...dv, status: dataVolumeStatus(dv, next, progress, this.nowIso()) },
-        "status",
         this.as("cdi-controller"),
       ),
     );
     if (written && next !== phase) this.markStage(written, next);
   }
 
-  // ---- Services → Endpoints (kube-controller-manager) ----------------------------------------------------
+  // ---- Services → Endpoints (kube-controller-manager, embedded cluster only) ----------------------------
 
-  private syncService(ns: string, name: string): void {
+  private async syncService(ns: string, name: string): Promise<void> {
+    if (!this.backend.writesEndpoints) return;
     const id = `${ns}/${name}`;
-    const svc = this.store.get(K.svc, ns, name)?.obj;
-    const ep = this.store.get(K.ep, ns, name)?.obj;
+    const svc = this.backend.get("svc", ns, name);
+    const ep = this.backend.get("ep", ns, name);
     const key = queueKey("svc", ns, name);
     const selector = svc ? serviceSelector(svc) : undefined;
     if (!svc || !selector) {
       if (ep && this.managedEndpoints.has(id)) {
-        this.write(key, () => this.registry.delete(EP, "v1", ns, name, {}));
+        await this.write(key, () => this.backend.delete("ep", ns, name));
       }
       this.managedEndpoints.delete(id);
       return;
     }
     this.managedEndpoints.add(id);
     const targets: EndpointTarget[] = [];
-    for (const entry of this.store.list(K.vmi, ns)) {
-      const vmi = entry.obj;
+    for (const vmi of this.backend.list("vmi", ns)) {
       if (!vmiReady(vmi) || !selects(selector, vmi)) continue;
       const ip = vmiIp(vmi);
       if (ip === undefined) continue;
@@ -755,7 +778,7 @@ export class KubevirtSimulator implements Simulator {
     }
     const wanted = endpointsFor(svc, targets);
     if (!ep) {
-      this.write(key, () => this.registry.create(EP, "v1", ns, wanted, this.as("kube-controller-manager")));
+      await this.write(key, () => this.backend.create("ep", ns, wanted, this.as("kube-controller-manager")));
       return;
     }
     const labels = rec(wanted.metadata)?.labels;
@@ -765,9 +788,74 @@ export class KubevirtSimulator implements Simulator {
     if (labels === undefined) delete (next.metadata as Json).labels;
     if (wanted.subsets === undefined) delete next.subsets;
     else next.subsets = wanted.subsets;
-    this.write(key, () =>
-      this.registry.update(EP, "v1", ns, name, next, undefined, this.as("kube-controller-manager")),
+    await this.write(key, () =>
+      this.backend.update("ep", ns, name, next, this.as("kube-controller-manager")),
     );
+  }
+
+  // ---- Nodes (the kubelet's registration and heartbeat) --------------------------------------------------
+
+  /** Registers the node if missing, reports it Ready, and starts its heartbeat. */
+  private async syncNode(name: string): Promise<void> {
+    if (!this.nodesServed) return;
+    const key = queueKey("node", "", name);
+    let node = this.backend.get("node", undefined, name);
+    if (!node) {
+      node = await this.nodeWrite(key, () =>
+        this.backend.create("node", undefined, nodeObject(name), this.as("kubelet")),
+      );
+      if (!node) return;
+    }
+    const status = nodeStatus(node, hostIpOf(this.options.nodes, name), this.nowIso());
+    if (!isDeepStrictEqual(status, node.status)) {
+      const written = await this.nodeWrite(key, () =>
+        this.backend.updateStatus("node", undefined, name, { ...node, status }, this.as("kubelet")),
+      );
+      if (!written) return;
+    }
+    this.queue.add(queueKey("lease", NODE_LEASE_NAMESPACE, name));
+  }
+
+  /** Renews (or creates) the node's Lease, then looks again a renewal interval later. */
+  private async renewLease(name: string): Promise<void> {
+    const node = this.backend.get("node", undefined, name);
+    if (!this.nodesServed || !node) return;
+    const key = queueKey("lease", NODE_LEASE_NAMESPACE, name);
+    const renewTime = microTime(this.now());
+    try {
+      await this.backend.patch(
+        "lease",
+        NODE_LEASE_NAMESPACE,
+        name,
+        { spec: { renewTime } },
+        this.as("kubelet"),
+      );
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 404)) {
+        if (!expectedTransient(err)) log.warn({ err, node: name }, "node lease renewal failed");
+        this.queue.addAfter(key, this.options.timings.retryMs);
+        return;
+      }
+      const created = await this.write(key, () =>
+        this.backend.create("lease", NODE_LEASE_NAMESPACE, nodeLease(node, renewTime), this.as("kubelet")),
+      );
+      if (!created) return;
+    }
+    this.queue.addAfter(key, this.options.timings.nodeLeaseMs);
+  }
+
+  /** A node write; a 404 from the nodes resource itself means this cluster serves no Nodes (logged once). */
+  private async nodeWrite(key: string, fn: () => Promise<KObject>): Promise<KObject | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 404) {
+        this.nodesServed = false;
+        log.info("the cluster serves no Nodes: VMIs are placed on node names without Node objects");
+        return undefined;
+      }
+      return this.failed(key, err);
+    }
   }
 
   // ---- bookkeeping ---------------------------------------------------------------------------------------
@@ -820,18 +908,12 @@ export class KubevirtSimulator implements Simulator {
     return nodes[i] ?? nodes[0] ?? "node01";
   }
 
-  /** kubevirtci's node addresses: 192.168.66.101 for the first node, and so on. */
-  private hostIpOf(node: string): string {
-    const i = Math.max(0, this.options.nodes.indexOf(node));
-    return `192.168.66.${101 + (i % 150)}`;
-  }
-
   private podNameFor(vmi: KObject): string {
     const ns = vmi.metadata.namespace ?? "";
     const prefix = `virt-launcher-${vmi.metadata.name}-`.slice(0, MAX_GENERATED_PREFIX);
     for (let i = 0; ; i++) {
       const name = prefix + nameSuffix(this.draw, "pod", ns, vmi.metadata.name, this.launchOf(vmi), i);
-      if (!this.store.get(K.pod, ns, name)) return name;
+      if (!this.backend.get("pod", ns, name)) return name;
     }
   }
 
@@ -865,21 +947,27 @@ export class KubevirtSimulator implements Simulator {
    * Runs one write. 404: the object is gone, nothing left to do. 409: someone else wrote first; look again
    * soon. Anything else is logged and retried later, never in a tight loop.
    */
-  private write<T>(key: string, fn: () => T): T | undefined {
+  private async write<T>(key: string, fn: () => Promise<T>): Promise<T | undefined> {
     try {
-      return fn();
+      return await fn();
     } catch (err) {
       if (err instanceof ApiError && err.code === 404) return undefined;
-      if (err instanceof ApiError && err.code === 409) {
-        this.queue.add(key);
-        return undefined;
-      }
-      log.warn({ err, key }, "simulator write failed");
-      this.queue.addAfter(key, this.options.timings.retryMs);
-      return undefined;
+      return this.failed(key, err);
     }
   }
 
+  private failed(key: string, err: unknown): undefined {
+    if (err instanceof ApiError && err.code === 409) {
+      this.queue.add(key);
+      return undefined;
+    }
+    if (expectedTransient(err)) log.debug({ err, key }, "simulator write refused for now");
+    else log.warn({ err, key }, "simulator write failed");
+    this.queue.addAfter(key, this.options.timings.retryMs);
+    return undefined;
+  }
+
+  /** Records an Event; never waits for it, and a lost one is only logged. */
   private record(
     obj: KObject,
     type: "Normal" | "Warning",
@@ -900,11 +988,9 @@ export class KubevirtSimulator implements Simulator {
       nowIso: this.nowIso(),
       nanos,
     });
-    try {
-      this.registry.create(EVENT, "v1", obj.metadata.namespace, body);
-    } catch (err) {
+    this.backend.create("event", obj.metadata.namespace, body).catch((err: unknown) => {
       log.debug({ err, reason }, "event not recorded");
-    }
+    });
   }
 }
 
@@ -918,11 +1004,11 @@ class InertSimulator implements Simulator {
   cpuLoad(namespace: string, selector?: string | LabelSelectorSpec): CpuLoadSample {
     return this.inner.cpuLoad(namespace, selector);
   }
-  setCpuLoad(namespace: string, vmiName: string, percent: number): void {
-    this.inner.setCpuLoad(namespace, vmiName, percent);
+  setCpuLoad(namespace: string, vmiName: string, percent: number): Promise<void> {
+    return this.inner.setCpuLoad(namespace, vmiName, percent);
   }
-  crash(namespace: string, vmiName: string): void {
-    this.inner.crash(namespace, vmiName);
+  crash(namespace: string, vmiName: string): Promise<void> {
+    return this.inner.crash(namespace, vmiName);
   }
 }
 
@@ -931,7 +1017,8 @@ class InertSimulator implements Simulator {
  * simulated (the returned object only reads and writes CPU-load annotations).
  */
 export function startSimulator(registry: Registry, store: Store, options: SimulatorOptions = {}): Simulator {
-  const simulator = new KubevirtSimulator(registry, store, options);
+  const backend = new EmbeddedBackend(registry, store, () => registry.now().getTime());
+  const simulator = new KubevirtSimulator(backend, options);
   if (options.enabled === false) return new InertSimulator(simulator);
   simulator.start();
   return simulator;

@@ -183,7 +183,12 @@ export function launcherPod(vmi: KObject, podName: string, node: string): Json {
   };
   delete labels[NODE_NAME_LABEL];
   const spec = rec(vmi.spec) ?? {};
-  const resources = rec(rec(spec.domain)?.resources) ?? {};
+  // Only what a container accepts: the VMI's resources also carry KubeVirt-only keys (overcommitGuestOverhead).
+  const domainResources = rec(rec(spec.domain)?.resources) ?? {};
+  const resources: Json = {};
+  for (const key of ["requests", "limits"] as const) {
+    if (rec(domainResources[key])) resources[key] = domainResources[key];
+  }
   const ports = computePorts(vmi);
   const containers = launcherContainers(vmi).map((c) =>
     c.name === "compute"
@@ -318,6 +323,7 @@ export function launcherPodStatus(pod: KObject, input: PodStatusInput): Json {
     ...(input.podIP === undefined ? {} : { podIP: input.podIP, podIPs: [{ ip: input.podIP }] }),
     startTime: startedAt,
     containerStatuses,
-    qosClass: "Burstable",
+    // kube-apiserver sets the QoS class on create and refuses to change it.
+    qosClass: str(previous.qosClass) ?? "Burstable",
   };
 }
