@@ -133,6 +133,7 @@ export class KubevirtSimulator implements Simulator {
   /** Cleared when the cluster answers 404 for the nodes resource itself: it serves no Nodes. */
   private nodesServed: boolean;
   private eventSeq = 0;
+  private stopped = false;
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -173,6 +174,7 @@ export class KubevirtSimulator implements Simulator {
   }
 
   stop(): void {
+    this.stopped = true;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.queue.stop();
@@ -957,6 +959,8 @@ export class KubevirtSimulator implements Simulator {
   }
 
   private failed(key: string, err: unknown): undefined {
+    // Writes in flight when the simulator stopped end with the aborted connection: nothing to report.
+    if (this.stopped) return undefined;
     if (err instanceof ApiError && err.code === 409) {
       this.queue.add(key);
       return undefined;
@@ -989,7 +993,7 @@ export class KubevirtSimulator implements Simulator {
       nanos,
     });
     this.backend.create("event", obj.metadata.namespace, body).catch((err: unknown) => {
-      log.debug({ err, reason }, "event not recorded");
+      if (!this.stopped) log.debug({ err, reason }, "event not recorded");
     });
   }
 }
