@@ -49,6 +49,11 @@ export interface SimulatorBackend {
   /** Clock in epoch milliseconds. */
   now(): number;
   get(kind: WatchedKind, namespace: string | undefined, name: string): KObject | undefined;
+  /**
+   * The object as the server has it now (undefined when gone), for decisions a stale cache must not make:
+   * starting children of an owner that may just have been deleted. The cache is updated with the answer.
+   */
+  confirm(kind: WatchedKind, namespace: string | undefined, name: string): Promise<KObject | undefined>;
   /** Cached objects of one kind, in one namespace or all, ordered by namespace then name. */
   list(kind: WatchedKind, namespace: string | undefined): readonly KObject[];
   create(

@@ -62,6 +62,11 @@ export class EmbeddedBackend implements SimulatorBackend {
     return def ? this.store.get(resourceKey(def), namespace, name)?.obj : undefined;
   }
 
+  /** The store is the server's state: nothing to confirm. */
+  confirm(kind: WatchedKind, namespace: string | undefined, name: string): Promise<KObject | undefined> {
+    return Promise.resolve(this.get(kind, namespace, name));
+  }
+
   list(kind: WatchedKind, namespace: string | undefined): readonly KObject[] {
     const def = this.defs.get(kind);
     return def ? this.store.list(resourceKey(def), namespace).map((entry) => entry.obj) : [];

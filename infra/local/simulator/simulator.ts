@@ -348,6 +348,7 @@ export class KubevirtSimulator implements Simulator {
     // A same-named VMI this VM does not control (a previous VM's, still shutting down): wait until it is gone.
     if (vmi && controllerOf(vmi, "VirtualMachine")?.uid !== vm.metadata.uid) return;
     const volumes = await this.syncDataVolumes(vm, key);
+    if (volumes.stale) return;
     const now = this.now();
     const t = this.options.timings;
     const pass = planVmPass({
@@ -361,7 +362,10 @@ export class KubevirtSimulator implements Simulator {
       formatTime: (ms) => formatTime(new Date(Math.ceil(ms / 1000) * 1000)),
     });
     if (pass.deleteVmi && vmi) await this.stopVmi(vm, vmi, key);
-    if (pass.createVmi) await this.startVmi(vm, key);
+    if (pass.createVmi) {
+      if (!(await this.stillCurrent(vm, key))) return;
+      await this.startVmi(vm, key);
+    }
     if (pass.recheckAt !== undefined) this.queue.addAfter(key, pass.recheckAt - now);
 
     const latest = this.backend.get("vm", ns, name);
@@ -383,19 +387,41 @@ export class KubevirtSimulator implements Simulator {
     );
   }
 
-  /** Creates missing DataVolumes of the VM's templates; reports whether all succeeded. */
+  /**
+   * True when the server still has this VM (same uid, not being deleted). Caches of different kinds lag each
+   * other, so a VM whose deletion the VM cache has not heard of yet would otherwise get its children again.
+   */
+  private async stillCurrent(vm: KObject, key: string): Promise<boolean> {
+    try {
+      const live = await this.backend.confirm("vm", vm.metadata.namespace, vm.metadata.name);
+      return live?.metadata.uid === vm.metadata.uid && live.metadata.deletionTimestamp === undefined;
+    } catch (err) {
+      this.failed(key, err);
+      return false;
+    }
+  }
+
+  /**
+   * Creates missing DataVolumes of the VM's templates; reports whether all succeeded, and `stale` when the VM
+   * turned out to be gone (or replaced) before one was created.
+   */
   private async syncDataVolumes(
     vm: KObject,
     key: string,
-  ): Promise<{ ready: boolean; provisioning: boolean }> {
+  ): Promise<{ ready: boolean; provisioning: boolean; stale: boolean }> {
     const templates = recs(rec(vm.spec)?.dataVolumeTemplates);
     let ready = true;
+    let confirmed = false;
     for (const template of templates) {
       const body = dataVolumeFromTemplate(vm, template);
       if (!body) continue;
       const name = String(rec(body.metadata)?.name);
       let dv = this.backend.get("dv", vm.metadata.namespace, name);
       if (!dv && vm.metadata.deletionTimestamp === undefined) {
+        if (!confirmed && !(await this.stillCurrent(vm, key))) {
+          return { ready: false, provisioning: true, stale: true };
+        }
+        confirmed = true;
         dv = await this.write(key, () =>
           this.backend.create("dv", vm.metadata.namespace, body, this.as("virt-controller")),
         );
@@ -410,7 +436,7 @@ export class KubevirtSimulator implements Simulator {
       }
       if (phaseOf(dv) !== "Succeeded") ready = false;
     }
-    return { ready, provisioning: !ready };
+    return { ready, provisioning: !ready, stale: false };
   }
 
   private async startVmi(vm: KObject, key: string): Promise<void> {

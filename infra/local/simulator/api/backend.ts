@@ -5,6 +5,7 @@
  * controller fills Endpoints from the launcher pods, so this backend's simulator never writes them.
  */
 import { isDeepStrictEqual } from "node:util";
+import { ApiError } from "../../errors";
 import type { KObject } from "../../store";
 import {
   type BackendChange,
@@ -101,6 +102,27 @@ export class ApiBackend implements SimulatorBackend {
 
   get(kind: WatchedKind, namespace: string | undefined, name: string): KObject | undefined {
     return this.informers.get(kind)?.get(namespace, name);
+  }
+
+  async confirm(
+    kind: WatchedKind,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<KObject | undefined> {
+    const informer = this.informers.get(kind);
+    try {
+      const live = asObject(
+        await this.client.request({ method: "GET", path: objectPath(kind, namespace, name) }),
+        `get ${KINDS[kind].plural}`,
+      );
+      informer?.applyWrite(live);
+      return live;
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 404)) throw err;
+      const cached = informer?.get(namespace, name);
+      if (cached) informer?.applyDelete(namespace, name, cached.metadata.uid, undefined);
+      return undefined;
+    }
   }
 
   list(kind: WatchedKind, namespace: string | undefined): readonly KObject[] {

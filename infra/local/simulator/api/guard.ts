@@ -15,13 +15,28 @@ export interface ClusterFacts {
   readonly statusSubresources: ReadonlySet<Kind>;
 }
 
+const ATTEMPTS = 6;
+
+/** A busy or flaky server (429, 5xx, a dropped connection) is asked again, a few times, with backoff. */
+async function persistently<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const transient = !(err instanceof ApiError) || err.code === 429 || err.code >= 500;
+      if (!transient || attempt >= ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (attempt - 1)));
+    }
+  }
+}
+
 /** Names of the resources (and subresources) one group version serves; undefined when it is not served. */
 async function served(client: ApiClient, groupVersionPath: string): Promise<Set<string> | undefined> {
   try {
-    const list = rec(await client.request({ method: "GET", path: groupVersionPath }));
+    const list = rec(await persistently(() => client.request({ method: "GET", path: groupVersionPath })));
     return new Set(recs(list?.resources).map((r) => str(r.name) ?? ""));
   } catch (err) {
-    if (err instanceof ApiError && (err.code === 404 || err.code === 503)) return undefined;
+    if (err instanceof ApiError && err.code === 404) return undefined;
     throw err;
   }
 }
@@ -29,7 +44,10 @@ async function served(client: ApiClient, groupVersionPath: string): Promise<Set<
 /** Items of a list, or none when the resource is not served. */
 async function items(client: ApiClient, path: string, query: Record<string, string>): Promise<Json[]> {
   try {
-    return recs(rec(await client.request({ method: "GET", path, query: { limit: "1", ...query } }))?.items);
+    const list = await persistently(() =>
+      client.request({ method: "GET", path, query: { limit: "1", ...query } }),
+    );
+    return recs(rec(list)?.items);
   } catch (err) {
     if (err instanceof ApiError && err.code === 404) return [];
     throw err;
