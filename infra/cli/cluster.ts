@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { z } from "zod";
 import { describeIssue } from "../../shared/config";
 import { DEFAULT_API_PORT, startLocalCluster } from "../local";
+import { startReal } from "./real";
 
 const flagsSchema = z.strictObject({
   "api-port": z.coerce.number().int().min(0).max(65535).default(DEFAULT_API_PORT),
@@ -13,6 +14,7 @@ const flagsSchema = z.strictObject({
   "in-memory": z.boolean().default(false),
   "data-dir": z.string().min(1).default(".local"),
   "no-simulator": z.boolean().default(false),
+  real: z.boolean().default(false),
 });
 
 /** Starts the cluster; resolves a stop function once it listens. */
@@ -24,6 +26,16 @@ export async function runCluster(
   if (!parsed.success) throw new Error(`invalid flag --${describeIssue(parsed.error, "flags")}`);
   const flags = parsed.data;
   const dataDir = resolve(flags["data-dir"]);
+  if (flags.real) {
+    if (flags["in-memory"]) throw new Error("invalid flag --in-memory: not with --real");
+    const { cluster, kubeconfig } = await startReal(
+      { apiPort: flags["api-port"], dataDir, fresh: flags.fresh, simulator: !flags["no-simulator"], seed: 1 },
+      print,
+    );
+    print(`Real control plane: ${cluster.url}`);
+    print(`export KUBECONFIG=${kubeconfig}`);
+    return () => cluster.close();
+  }
   const cluster = await startLocalCluster({
     port: flags["api-port"],
     dataDir: flags["in-memory"] ? undefined : join(dataDir, "cluster"),

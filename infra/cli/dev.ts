@@ -19,6 +19,8 @@ import {
   parseFaultFlag,
   startLocalCluster,
 } from "../local";
+import { kubernetesVersion, type RealCluster } from "../real";
+import { startReal } from "./real";
 import { startFunctionServer } from "./server";
 
 export const DEFAULT_FUNCTION_PORT = 18080;
@@ -34,11 +36,14 @@ export const devFlagsSchema = z.strictObject({
   fault: z.array(z.string()).default([]),
   seed: z.coerce.number().int().default(1),
   "interval-ms": z.coerce.number().int().min(100).max(86_400_000).optional(),
+  real: z.boolean().default(false),
 });
 export type DevFlags = z.infer<typeof devFlagsSchema>;
 
 export interface DevHandle {
   readonly cluster: LocalCluster | undefined;
+  /** The real control plane (`--real`). */
+  readonly real: RealCluster | undefined;
   readonly kubeconfigPath: string;
   readonly secrets: Secrets;
   stop(): Promise<void>;
@@ -87,9 +92,19 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
   const secrets = loadDevSecrets(dataDir);
   process.env.VMPOOL_CHATOPS_POLICY_FILE ??= writeDevPolicy(dataDir);
   let cluster: LocalCluster | undefined;
+  let real: RealCluster | undefined;
   let source: ClusterSource;
   let kubeconfigPath: string;
-  if (flags.cluster || flags["in-cluster"]) {
+  if (flags.real) {
+    const started = await startReal(
+      { apiPort: flags["api-port"], dataDir, fresh: flags.fresh, simulator: true, seed: flags.seed },
+      print,
+    );
+    real = started.cluster;
+    kubeconfigPath = started.kubeconfig;
+    // The functions run as their own ServiceAccount, bound to the least-privilege ClusterRole, never as admin.
+    source = { kind: "kubeconfig", path: real.functionsKubeconfig };
+  } else if (flags.cluster || flags["in-cluster"]) {
     // A real cluster only when named explicitly: never the developer's KUBECONFIG by accident.
     source = flags.cluster ? { kind: "kubeconfig", path: resolve(flags.cluster) } : { kind: "inCluster" };
     kubeconfigPath = flags.cluster ? resolve(flags.cluster) : "(in-cluster service account)";
@@ -114,7 +129,7 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
   });
   // The local demo: the simulated CPU load of each pool's VMIs becomes Alertmanager alerts every 15 s.
   const emitter =
-    cluster && secrets.alertmanagerToken
+    (cluster || real) && secrets.alertmanagerToken
       ? startAlertEmitter({
           kube: functions.runtime.kube,
           url: `${functions.url}/hooks/alertmanager`,
@@ -122,7 +137,14 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
           intervalMs: 15_000,
         })
       : undefined;
-  if (cluster) {
+  if (real) {
+    print(
+      `Real control plane (kube-apiserver ${kubernetesVersion()}, kube-controller-manager, etcd; KubeVirt simulator over the API): ${real.url}`,
+    );
+    print(
+      `Functions run as ${real.functionsUser} (ClusterRole vmpool-functions); logs in ${real.controlPlane.logDir}`,
+    );
+  } else if (cluster) {
     print(
       `Local cluster (KubeVirt simulator): ${cluster.url}${cluster.restored > 0 ? ` (restored ${cluster.restored} objects)` : ""}`,
     );
@@ -140,12 +162,14 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
   print(`export KUBECONFIG=${kubeconfigPath}`);
   return {
     cluster,
+    real,
     kubeconfigPath,
     secrets,
     stop: async () => {
       await emitter?.stop();
       await functions.stop();
       await cluster?.close();
+      await real?.close();
     },
   };
 }
@@ -169,5 +193,13 @@ export function faultsFrom(flags: DevFlags, envJson: string | undefined): FaultC
 export function parseDevFlags(values: Record<string, unknown>): DevFlags {
   const parsed = devFlagsSchema.safeParse(values);
   if (!parsed.success) throw new Error(`invalid flag --${describeIssue(parsed.error, "flags")}`);
-  return parsed.data;
+  const flags = parsed.data;
+  if (flags.real) {
+    // These belong to the embedded server or name another cluster: meaningless on the real control plane.
+    const clash = (["cluster", "in-cluster", "in-memory"] as const).find((f) => flags[f]);
+    if (clash) throw new Error(`invalid flag --${clash}: not with --real`);
+    if (flags.fault.length > 0)
+      throw new Error("invalid flag --fault: fault injection is the embedded cluster's (not with --real)");
+  }
+  return flags;
 }

@@ -16,13 +16,14 @@ const USAGE = `usage: vmpool <command> [flags]
 commands:
   dev        start the local cluster, the function server and the scheduler (what npm start runs)
              --api-port N  --port N  --fresh  --in-memory  --data-dir DIR  --fault kind:rate[:verbs[:resources]]  --seed N
+             --real  the same on a real kube-apiserver + kube-controller-manager + etcd (built with Go on first use)
   serve      run the function server in a cluster (the Deployment in infra/kubernetes): 0.0.0.0:8080, the
              service account, every secret from the environment; --port N  --hostname H  --cluster KUBECONFIG
   reconcile  [ns/name | vmirs/ns/name] [--dry-run] [--cluster KUBECONFIG]
              run one reconcile pass (one pool, or every pool) and print the plan like terraform plan
   infra      plan|apply|destroy [--config FILE] [--destroy]
              the EventBridge rules and Lambda invoke permissions (config: VMPOOL_INFRA_CONFIG or VMPOOL_* env)
-  cluster    the local cluster alone (no functions): --api-port N --fresh --in-memory --data-dir DIR --no-simulator
+  cluster    the local cluster alone (no functions): --api-port N --fresh --in-memory --data-dir DIR --no-simulator --real
   control-plane build
              build the real control plane (kube-apiserver, kube-controller-manager, etcd) with Go into .local/k8s/bin
   load       <ns/name | vmirs/ns/name> <percent>   set the simulated CPU load of a pool's VMIs (local cluster)
@@ -42,6 +43,7 @@ async function dev(args: string[]): Promise<void> {
       fault: { type: "string", multiple: true },
       seed: { type: "string" },
       "interval-ms": { type: "string" },
+      real: { type: "boolean" },
     },
     strict: true,
   });
@@ -97,6 +99,7 @@ async function main(argv: string[]): Promise<void> {
           "in-memory": { type: "boolean" },
           "data-dir": { type: "string" },
           "no-simulator": { type: "boolean" },
+          real: { type: "boolean" },
         },
         strict: true,
       });

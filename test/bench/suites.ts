@@ -5,8 +5,9 @@
 import { autoscale } from "./autoscale";
 import { bundle } from "./bundle";
 import { chatops } from "./chatops";
+import { controlPlanes } from "./control-planes";
 import type { Suite } from "./harness";
 import { localCluster } from "./local-cluster";
 import { reconcile } from "./reconcile";
 
-export const SUITES: readonly Suite[] = [localCluster, reconcile, autoscale, chatops, bundle];
+export const SUITES: readonly Suite[] = [localCluster, reconcile, autoscale, chatops, bundle, controlPlanes];

@@ -7,7 +7,6 @@ import { type Runtime, settingsFromEnv } from "../../functions/runtime";
 import { createKube } from "../../shared/kube";
 import { seededRandom } from "../../shared/planning";
 import { type PassResult, reconcileAll } from "../../shared/reconcile";
-import type { TestCluster } from "./local-cluster";
 
 export interface Reconciler {
   readonly runtime: Runtime;
@@ -17,13 +16,19 @@ export interface Reconciler {
 
 let holders = 0;
 
+/** The kubeconfig the functions use: their own (least-privilege) one where the cluster has it. */
+export interface FunctionsCluster {
+  readonly kubeconfig: string;
+  readonly functionsKubeconfig?: string;
+}
+
 export function reconciler(
-  env: TestCluster,
+  env: FunctionsCluster,
   secrets: Runtime["secrets"] = {},
   settings: Record<string, string> = {},
 ): Reconciler {
   const runtime = createRuntime({
-    kube: createKube({ kind: "kubeconfig", path: env.kubeconfig }),
+    kube: createKube({ kind: "kubeconfig", path: env.functionsKubeconfig ?? env.kubeconfig }),
     secrets,
     settings: settingsFromEnv(settings),
     devMode: true,
