@@ -39,7 +39,11 @@ export interface RealCluster {
 /** Starts everything and resolves once the product can run on it. */
 export async function startRealCluster(options: RealClusterOptions): Promise<RealCluster> {
   mkdirSync(options.dataDir, { recursive: true });
+  let crds: string[] = [];
   const controlPlane = await startControlPlane({
+    beforeControllers: async (admin) => {
+      crds = await installCrds(admin);
+    },
     apiPort: options.apiPort,
     dataDir: options.dataDir,
     ...(options.fresh ? { fresh: true } : {}),
@@ -48,7 +52,6 @@ export async function startRealCluster(options: RealClusterOptions): Promise<Rea
   });
   let simulator: AttachedSimulator | undefined;
   try {
-    const crds = await installCrds(controlPlane.admin);
     const identity = await installFunctionIdentity(controlPlane.admin);
     const kubeconfig = controlPlane.writeKubeconfig(join(options.dataDir, "admin.kubeconfig"));
     const functionsKubeconfig = controlPlane.writeKubeconfig(

@@ -1,25 +1,28 @@
 /**
- * The seed documents' walkthroughs end to end: real kubectl against the local cluster, with reconcile-all passes
- * fired as the scheduler would. What users see (`kubectl get`, `kubectl describe`) is what is asserted.
+ * The seed documents' walkthroughs end to end: real kubectl against the embedded cluster and against the real
+ * control plane (kube-apiserver, kube-controller-manager, etcd, with the KubeVirt simulator over the API), with
+ * reconcile-all passes fired as the scheduler would, as the functions' own identity. What users see
+ * (`kubectl get`, `kubectl describe`, the seed Service's Endpoints) is what is asserted.
  */
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeClusters, type SuiteCluster, startSuiteCluster } from "../support/clusters";
 import { type Kubectl, kubectl, kubectlBinary, table } from "../support/kubectl";
-import { eventually, startTestCluster, type TestCluster } from "../support/local-cluster";
+import { eventually } from "../support/local-cluster";
 import { type Reconciler, reconciler } from "../support/reconcile";
 
 const EXAMPLES = join(import.meta.dirname, "../../examples");
 const binary = kubectlBinary("1.33") ?? kubectlBinary("1.32");
 
-describe.skipIf(!binary)(
-  `seed walkthroughs with real kubectl${binary ? "" : " (skipped: no kubectl.1.33/1.32 found)"}`,
-  () => {
-    let env: TestCluster;
+describeClusters(
+  "seed walkthroughs with real kubectl",
+  (kind) => {
+    let env: SuiteCluster;
     let k: Kubectl;
     let r: Reconciler;
 
     beforeAll(async () => {
-      env = await startTestCluster({ simulator: { startDelayMs: 10, stepDelayMs: 10 } });
+      env = await startSuiteCluster(kind, { simulator: { startDelayMs: 10, stepDelayMs: 10 } });
       k = kubectl(binary as string, env.kubeconfig);
       r = reconciler(env);
     });
@@ -94,6 +97,48 @@ describe.skipIf(!binary)(
         "vm-pool-cirros-3",
         "vm-pool-cirros-4",
       ]);
+    });
+
+    it("the seed Service gets one endpoint per Ready VM of the pool, on port 22", async () => {
+      expect((await k.run(["apply", "-f", join(EXAMPLES, "vm-pool-cirros-ssh.yaml")])).code).toBe(0);
+      const ips = await eventually(
+        async () => {
+          await r.tick();
+          const vmis = (
+            await k.run([
+              "get",
+              "vmi",
+              "-l",
+              "kubevirt.io/vmpool=vm-pool-cirros",
+              "-o",
+              "jsonpath={.items[*].status.interfaces[0].ipAddress}",
+            ])
+          ).stdout
+            .split(" ")
+            .filter(Boolean)
+            .sort();
+          const endpoints = (
+            await k.run([
+              "get",
+              "endpoints",
+              "vm-pool-cirros-ssh",
+              "-o",
+              "jsonpath={.subsets[*].addresses[*].ip}",
+            ])
+          ).stdout
+            .split(" ")
+            .filter(Boolean)
+            .sort();
+          return vmis.length === 5 && endpoints.join(",") === vmis.join(",") ? endpoints : undefined;
+        },
+        20_000,
+        "endpoints for the five VMs",
+      );
+      expect(ips).toHaveLength(5);
+      const port = (
+        await k.run(["get", "endpoints", "vm-pool-cirros-ssh", "-o", "jsonpath={.subsets[0].ports[0].port}"])
+      ).stdout;
+      expect(port).toBe("22");
     });
 
     it("removing a VM's ownerReferences releases it and a replacement appears at the next free ordinal", async () => {
@@ -190,7 +235,7 @@ describe.skipIf(!binary)(
         10_000,
         "vmi running",
       );
-      env.cluster.simulator?.crash("default", crashed);
+      await env.simulator.crash("default", crashed);
       await eventually(
         async () => {
           const phase = (await k.run(["get", "vmi", crashed, "-o", "jsonpath={.status.phase}"])).stdout;
@@ -209,5 +254,25 @@ describe.skipIf(!binary)(
         "failed vmi replaced",
       );
     });
+
+    it("deleting a pool removes its VMs, their VMIs, launcher pods and DataVolumes (garbage collection)", async () => {
+      expect((await k.run(["delete", "vmpool", "vm-pool-fedora", "--wait=false"])).code).toBe(0);
+      await eventually(
+        async () => {
+          await r.tick();
+          const left = [
+            ...(await names("vm", "kubevirt.io/vmpool=vm-pool-fedora")),
+            ...(await names("vmi", "kubevirt.io/vmpool=vm-pool-fedora")),
+            ...(await names("pod", "kubevirt.io/vmpool=vm-pool-fedora")),
+            ...(await names("dv")),
+          ];
+          return left.length === 0 ? true : undefined;
+        },
+        20_000,
+        "the fedora pool's dependents gone",
+      );
+      expect((await k.run(["get", "vmpool", "vm-pool-fedora"])).code).not.toBe(0);
+    });
   },
+  binary ? undefined : "no kubectl.1.33/1.32 found",
 );
