@@ -1,11 +1,12 @@
 /**
- * Per-pool Leases through shared/kube against the local cluster: acquire, held, expiry takeover at the exact
+ * Per-pool Leases through shared/kube against the embedded and the real control plane, as the functions' own
+ * identity: acquire, held, expiry takeover at the exact
  * boundary, release, renewal by the same holder, and races that must end with exactly one holder. The clock is
  * injected, so expiry is decided by the test, not by waiting.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { createKube, type Kube, type LeaseAcquisition } from "../../shared/kube";
-import { startTestCluster, type TestCluster } from "../support/local-cluster";
+import { describeClusters, type SuiteCluster, startSuiteCluster } from "../support/clusters";
 
 const NS = "default";
 const TTL = 15;
@@ -17,21 +18,21 @@ function expectAcquired(result: LeaseAcquisition) {
   return result;
 }
 
-describe("per-pool leases", () => {
-  let env: TestCluster;
+describeClusters("per-pool leases", (kind) => {
+  let env: SuiteCluster;
   let clock = T0;
   let kube: Kube;
   let leaseName: string;
   let counter = 0;
 
   beforeAll(async () => {
-    env = await startTestCluster({ simulator: false });
-    kube = createKube({ kind: "kubeconfig", path: env.kubeconfig }, { now: () => new Date(clock) });
+    env = await startSuiteCluster(kind, { simulator: { enabled: false } });
+    kube = createKube({ kind: "kubeconfig", path: env.functionsKubeconfig }, { now: () => new Date(clock) });
   });
   beforeEach(() => {
     clock = T0;
     leaseName = `vmpool-lease-${counter++}`;
-    env.cluster.faults.configure({ seed: 1, rules: [] });
+    env.local?.faults.configure({ seed: 1, rules: [] });
   });
   afterAll(async () => env?.close());
 
@@ -122,13 +123,16 @@ describe("per-pool leases", () => {
     expect(results.filter((r) => !r.acquired).every((r) => r.reason === "LeaseHeld")).toBe(true);
   });
 
-  it("treats a 409 on the takeover write as LeaseHeld", async () => {
-    expectAcquired(await acquire("old"));
-    clock = T0 + TTL * 1000 + 1;
-    env.cluster.faults.configure({
-      seed: 1,
-      rules: [{ kind: "conflict", rate: 1, verbs: ["update"], resources: ["leases"] }],
-    });
-    expect(await acquire("pass-b")).toMatchObject({ acquired: false, reason: "LeaseHeld", holder: "old" });
-  });
+  it.skipIf(kind !== "embedded")(
+    "treats a 409 on the takeover write as LeaseHeld (embedded only: fault injection)",
+    async () => {
+      expectAcquired(await acquire("old"));
+      clock = T0 + TTL * 1000 + 1;
+      env.local?.faults.configure({
+        seed: 1,
+        rules: [{ kind: "conflict", rate: 1, verbs: ["update"], resources: ["leases"] }],
+      });
+      expect(await acquire("pass-b")).toMatchObject({ acquired: false, reason: "LeaseHeld", holder: "old" });
+    },
+  );
 });
