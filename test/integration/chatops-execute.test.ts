@@ -1,5 +1,6 @@
 /**
- * The chat-ops use case (`executeText` over `kubeChatopsPort`) against a real local cluster: every command's
+ * The chat-ops use case (`executeText` over `kubeChatopsPort`) against the embedded and the real control plane,
+ * as the functions' own identity (the test's setup writes as admin): every command's
  * effect on the cluster, the limits (HPA bounds, the configured ceiling, the rule's maxReplicas), the audit
  * events, conditional writes under concurrency, de-duplication of a delivery, and the HPA `autoscale` writes
  * compared with what `kubectl autoscale` sends.
@@ -20,15 +21,17 @@ import { createKube, type Kube } from "../../shared/kube";
 import { logger } from "../../shared/log";
 import { POOL_FINALIZER, seededRandom } from "../../shared/planning";
 import { reconcilePool } from "../../shared/reconcile";
-import { startTestCluster, type TestCluster } from "../support/local-cluster";
+import { describeClusters, type SuiteCluster, startSuiteCluster } from "../support/clusters";
 import { ALICE, createSeedPool } from "./chatops-support";
 
 const log = logger("chatops-test");
 const NS = "default";
 
-describe("executing chat commands against the local cluster", () => {
-  let env: TestCluster;
+describeClusters("executing chat commands", (kind) => {
+  let env: SuiteCluster;
   let kube: Kube;
+  /** The test's own setup writes: what an operator would do with kubectl. */
+  let admin: Kube;
   const reconciles: Array<{ pool: PoolId; reason: string }> = [];
 
   function ctx(overrides: Partial<ExecuteContext> = {}): ExecuteContext {
@@ -59,12 +62,13 @@ describe("executing chat commands against the local cluster", () => {
     ).map((e) => `${e.reason}: ${e.message}`);
 
   beforeAll(async () => {
-    env = await startTestCluster({ simulator: false });
-    kube = createKube({ kind: "kubeconfig", path: env.kubeconfig });
+    env = await startSuiteCluster(kind, { simulator: { enabled: false } });
+    kube = createKube({ kind: "kubeconfig", path: env.functionsKubeconfig });
+    admin = createKube({ kind: "kubeconfig", path: env.kubeconfig });
     for (const name of ["scaler", "pauser", "autoscaled", "keda-owned", "released", "twin", "planned"]) {
-      await createSeedPool(kube, name);
+      await createSeedPool(admin, name);
     }
-    await kube.create("VirtualMachineInstanceReplicaSet", {
+    await admin.create("VirtualMachineInstanceReplicaSet", {
       metadata: { name: "twin", namespace: NS },
       spec: {
         replicas: 2,
@@ -280,7 +284,7 @@ describe("executing chat commands against the local cluster", () => {
     it("updates the existing HPA in place, keeping its other metrics", async () => {
       const hpa = await kube.get("HorizontalPodAutoscaler", NS, "autoscaled");
       if (!hpa) throw new Error("no HPA");
-      await kube.replace("HorizontalPodAutoscaler", {
+      await admin.replace("HorizontalPodAutoscaler", {
         ...hpa,
         spec: {
           ...hpa.spec,
@@ -316,11 +320,11 @@ describe("executing chat commands against the local cluster", () => {
     it("an HPA owned by another controller (KEDA) is neither changed nor deleted", async () => {
       // The local cluster serves no KEDA kinds and its GC deletes dependents of missing owners, tracking owners by
       // uid: a live Lease's uid stands in for the ScaledObject's.
-      const standIn = await kube.create("Lease", {
+      const standIn = await admin.create("Lease", {
         metadata: { name: "scaledobject-stand-in", namespace: NS },
         spec: {},
       });
-      await kube.create("HorizontalPodAutoscaler", {
+      await admin.create("HorizontalPodAutoscaler", {
         metadata: {
           name: "keda-hpa-keda-owned",
           namespace: NS,
@@ -367,7 +371,7 @@ describe("executing chat commands against the local cluster", () => {
       );
       const vm = await kube.get("VirtualMachine", NS, "released-1");
       expect(vm?.metadata.ownerReferences?.[0]?.name).toBe("released");
-      await kube.patch(
+      await admin.patch(
         "VirtualMachine",
         NS,
         "released-1",

@@ -15,7 +15,7 @@ import { parseResponseUrlOrigins, signSlackRequest } from "../../shared/chatops"
 import { createKube, type Kube, type NewObject } from "../../shared/kube";
 import { seededRandom } from "../../shared/planning";
 import { reconcilePool } from "../../shared/reconcile";
-import type { TestCluster } from "../support/local-cluster";
+import type { FunctionsCluster } from "../support/reconcile";
 
 export const SLACK_SECRET = "slack-signing-secret-for-tests-0123";
 export const MATTERMOST_TOKEN = "mattermost-token-for-tests-0123456";
@@ -121,11 +121,12 @@ export interface ChatopsHarness {
 }
 
 /**
- * A chat-ops instance over the test cluster. `requestReconcile` records the call and, unless `reconcile: false`,
- * runs the real reconcile pass for the pool (so a scale creates the VMs).
+ * A chat-ops instance over the test cluster, as the functions' own identity where the cluster has one.
+ * `requestReconcile` records the call and, unless `reconcile: false`, runs the real reconcile pass for the pool
+ * (so a scale creates the VMs).
  */
 export function chatopsHarness(
-  env: TestCluster,
+  env: FunctionsCluster,
   options: {
     readonly policyFile?: string;
     readonly devMode?: boolean;
@@ -134,7 +135,7 @@ export function chatopsHarness(
     readonly chatops?: ChatopsOptions;
   } = {},
 ): ChatopsHarness {
-  const kube = createKube({ kind: "kubeconfig", path: env.kubeconfig });
+  const kube = createKube({ kind: "kubeconfig", path: env.functionsKubeconfig ?? env.kubeconfig });
   const reconciles: ChatopsHarness["reconciles"] = [];
   let now = new Date();
   let passes = 0;
