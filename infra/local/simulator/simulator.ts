@@ -103,9 +103,10 @@ function parsePercent(value: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Status codes a write answers while a cluster is busy or still setting a namespace up: retried quietly. */
+/** Status codes a write answers while a cluster is busy or a namespace is not ready: retried quietly. */
 function expectedTransient(err: unknown): boolean {
-  // 403: the ServiceAccount admission plugin refuses pods until the serviceaccount controller created `default`.
+  // 403: the ServiceAccount admission plugin refuses pods until the serviceaccount controller created `default`,
+  // and a terminating namespace refuses new content until the namespace controller has emptied it.
   return err instanceof ApiError && (err.code === 403 || err.code === 429);
 }
 
@@ -466,7 +467,9 @@ export class KubevirtSimulator implements Simulator {
         `Error creating virtual machine instance: ${message}`,
         VM_CONTROLLER,
       );
-      log.warn({ err, vm: `${ns}/${vm.metadata.name}` }, "VMI create failed");
+      if (expectedTransient(err))
+        log.debug({ err, vm: `${ns}/${vm.metadata.name}` }, "VMI create refused for now");
+      else log.warn({ err, vm: `${ns}/${vm.metadata.name}` }, "VMI create failed");
       this.queue.addAfter(key, this.options.timings.retryMs);
     }
   }
