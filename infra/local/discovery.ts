@@ -7,9 +7,9 @@
 import {
   apiGroups,
   groupVersion,
-  RESOURCE_VERBS,
   RESOURCES,
   type ResourceDef,
+  resourceVerbs,
   SUBRESOURCE_VERBS,
 } from "./resources";
 
@@ -66,7 +66,7 @@ function resourceDiscovery(def: ResourceDef, version: string): Json {
     responseKind: { group: def.group, version, kind: def.kind },
     scope: def.namespaced ? "Namespaced" : "Cluster",
     singularResource: def.singular,
-    verbs: RESOURCE_VERBS,
+    verbs: resourceVerbs(def),
     ...(def.shortNames.length > 0 ? { shortNames: def.shortNames } : {}),
     ...(def.categories.length > 0 ? { categories: def.categories } : {}),
     ...(subresources.length > 0 ? { subresources } : {}),
@@ -132,7 +132,7 @@ export function legacyResourceList(group: string, version: string): Json | undef
       singularName: def.singular,
       namespaced: def.namespaced,
       kind: def.kind,
-      verbs: RESOURCE_VERBS,
+      verbs: resourceVerbs(def),
       ...(def.shortNames.length > 0 ? { shortNames: def.shortNames } : {}),
       ...(def.categories.length > 0 ? { categories: def.categories } : {}),
     });

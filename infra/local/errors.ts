@@ -32,15 +32,18 @@ export class ApiError extends ReasonedError {
     this.statusDetails = details;
   }
 
-  /** The `Status` body kube-apiserver sends for this error. */
+  /** Extra `metadata` of the Status (a 410 for an expired continue token carries a new `continue`). */
+  listMeta: { continue?: string } | undefined;
+
+  /** The `Status` body kube-apiserver sends for this error; an empty reason (StatusReasonUnknown) is omitted. */
   toStatus(): Record<string, unknown> {
     return {
       kind: "Status",
       apiVersion: "v1",
-      metadata: {},
+      metadata: this.listMeta ?? {},
       status: "Failure",
       message: this.message,
-      reason: this.reason,
+      ...(this.reason === "" ? {} : { reason: this.reason }),
       ...(this.statusDetails === undefined ? {} : { details: this.statusDetails }),
       code: this.code,
     };
@@ -83,7 +86,10 @@ export function conflict(group: string, plural: string, name: string, why?: stri
   );
 }
 
-/** 422 Invalid: `<Kind>.<group> "<name>" is invalid: <field errors>`; each cause names its field. */
+/**
+ * 422 Invalid: `<Kind>.<group> "<name>" is invalid: <field errors>`; each cause names its field. Empty name,
+ * group and kind are omitted from the details, as Go's `omitempty` does.
+ */
 export function invalid(group: string, kind: string, name: string, causes: readonly StatusCause[]): ApiError {
   const qualifiedKind = group === "" ? kind : `${kind}.${group}`;
   const summary = causes
@@ -91,11 +97,49 @@ export function invalid(group: string, kind: string, name: string, causes: reado
     .join(", ");
   const joined = causes.length > 1 ? `[${summary}]` : summary;
   return new ApiError(422, "Invalid", `${qualifiedKind} "${name}" is invalid: ${joined}`, {
-    name,
+    ...(name === "" ? {} : { name }),
     ...(group === "" ? {} : { group }),
-    kind,
+    ...(kind === "" ? {} : { kind }),
     causes,
   });
+}
+
+/** A 422 for invalid request options (`CreateOptions.meta.k8s.io "" is invalid: …`), from their validation. */
+export function invalidOptions(kind: string, causes: readonly StatusCause[]): ApiError {
+  return invalid("meta.k8s.io", kind, "", causes);
+}
+
+/** `field.NotSupported`'s message: the value (JSON) and the quoted supported values. */
+export function notSupported(field: string, value: unknown, supported: readonly string[]): StatusCause {
+  return {
+    reason: "FieldValueNotSupported",
+    message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${supported.map((v) => JSON.stringify(v)).join(", ")}`,
+    field,
+  };
+}
+
+/** `field.Forbidden`'s message. */
+export function forbiddenField(field: string, detail: string): StatusCause {
+  return { reason: "FieldValueForbidden", message: `Forbidden: ${detail}`, field };
+}
+
+/**
+ * 504 Timeout for a list at a resourceVersion the store has not reached (`storage.NewTooLargeResourceVersionError`).
+ */
+export function tooLargeResourceVersion(
+  requested: number,
+  current: number,
+  retryAfterSeconds: number,
+): ApiError {
+  return new ApiError(
+    504,
+    "Timeout",
+    `Timeout: Too large resource version: ${requested}, current: ${current}`,
+    {
+      causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+      ...(retryAfterSeconds > 0 ? { retryAfterSeconds } : {}),
+    },
+  );
 }
 
 export function badRequest(message: string): ApiError {

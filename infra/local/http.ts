@@ -6,7 +6,7 @@
  */
 import type { HttpBindings } from "@hono/node-server";
 import { type Context, Hono } from "hono";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { z } from "zod";
 import { logger } from "../../shared/log";
 import {
@@ -23,16 +23,29 @@ import {
   ApiError,
   badRequest,
   conflict,
+  forbiddenField,
   internalError,
+  invalidOptions,
   methodNotAllowed,
   notFound,
+  notSupported,
   requestEntityTooLarge,
+  type StatusCause,
   unknownResource,
 } from "./errors";
 import { type FaultInjector, faultConfigSchema, type Verb } from "./faults";
+import { duplicateFields, fieldValidationOf, isFieldValidation } from "./fieldvalidation";
 import { OPENAPI_V2_PROTOBUF, openApiV3Document, openApiV3Root } from "./openapi";
 import { decodeProtobufBody, isProtobufContentType } from "./protobuf";
-import { type DeleteOptions, PATCH_JSON, PATCH_MERGE, PATCH_STRATEGIC, type Registry } from "./registry";
+import {
+  type DeleteOptions,
+  PATCH_APPLY,
+  PATCH_JSON,
+  PATCH_MERGE,
+  PATCH_STRATEGIC,
+  type Registry,
+  type WriteOptions,
+} from "./registry";
 import { findResource, groupVersion, type ResourceDef } from "./resources";
 import type { Entry, KObject } from "./store";
 import { parseIncludeObject, tableFor, wantsTable } from "./tables";
@@ -41,6 +54,9 @@ import { openWatch } from "./watch";
 const log = logger("apiserver");
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 const JSON_TYPE = "application/json";
+const YAML_TYPE = "application/yaml";
+/** How long a list waits for a resourceVersion the store has not reached (the watch cache's `blockTimeout`). */
+const FRESHNESS_TIMEOUT_MS = 3000;
 const DEPRECATED_VERSIONS: Record<string, string> = {
   "kubevirt.io/v1alpha3": "kubevirt.io/v1alpha3 is now deprecated and will be removed in a future release.",
 };
@@ -52,7 +68,8 @@ export interface ApiAppContext {
   serverAddress: string;
 }
 
-type Env = { Bindings: HttpBindings };
+type Output = "json" | "yaml";
+type Env = { Bindings: HttpBindings; Variables: { output: Output } };
 
 interface Target {
   readonly def: ResourceDef;
@@ -63,7 +80,7 @@ interface Target {
 }
 
 const deleteOptionsSchema = z.looseObject({
-  propagationPolicy: z.enum(["Background", "Foreground", "Orphan"]).optional(),
+  propagationPolicy: z.string().optional(),
   orphanDependents: z.boolean().optional(),
   gracePeriodSeconds: z.number().int().optional(),
   dryRun: z.array(z.string()).optional(),
@@ -156,8 +173,10 @@ async function handleResource(c: Context<Env>, registry: Registry, faults: Fault
     return doc ? c.json(doc) : renderError(c, unknownResource());
   }
   const target = resolveTarget(group, version, rest);
-  checkAccept(c.req.header("accept"));
-  const verb = verbOf(c.req.method, target, c.req.query("watch"));
+  const watching = c.req.method === "GET" && target.name === undefined && queryBool(c, "watch") === true;
+  c.set("output", negotiateOutput(c.req.header("accept"), watching));
+  const verb = verbOf(c.req.method, target, watching);
+  if (target.def.review && verb !== "create") throw methodNotAllowed();
   const injected = await injectFault(c, faults, verb, target);
   if (injected) return injected;
   const deprecated = DEPRECATED_VERSIONS[groupVersion(target.def.group, version)];
@@ -184,11 +203,22 @@ async function handleResource(c: Context<Env>, registry: Registry, faults: Fault
   }
 }
 
-function verbOf(method: string, target: Target, watchParam: string | undefined): Verb {
+/**
+ * A boolean query parameter as apimachinery converts it (`Convert_Slice_string_To_bool`): absent → undefined;
+ * `0` or `false` in any letter case → false; anything else, the empty string included (`?watch`), → true. Python's
+ * client sends `watch=True`.
+ */
+export function queryBool(c: Context<Env>, name: string): boolean | undefined {
+  const value = c.req.query(name);
+  if (value === undefined) return undefined;
+  return !(value === "0" || value.toLowerCase() === "false");
+}
+
+function verbOf(method: string, target: Target, watching: boolean): Verb {
   const collection = target.name === undefined;
   switch (method) {
     case "GET":
-      if (collection) return watchParam === "true" || watchParam === "1" ? "watch" : "list";
+      if (collection) return watching ? "watch" : "list";
       return "get";
     case "POST":
       if (!collection) throw methodNotAllowed();
@@ -206,20 +236,54 @@ function verbOf(method: string, target: Target, watchParam: string | undefined):
   }
 }
 
-/** Every client we serve accepts JSON; a protobuf-only Accept is refused like a server without protobuf. */
-function checkAccept(accept: string | undefined): void {
-  if (!accept) return;
-  const ok = accept
+/**
+ * The response encoding for an Accept header: the first acceptable clause by q, then order. JSON for
+ * `application/json` (Tables too) and the wildcards; YAML for `application/yaml`, which kube-apiserver serves for
+ * everything but watches. Protobuf is skipped (JSON stands in for it when offered alongside); an Accept
+ * with nothing we can serve is 406.
+ */
+function negotiateOutput(accept: string | undefined, watching: boolean): Output {
+  if (!accept || accept.trim() === "") return "json";
+  const clauses = accept
     .split(",")
-    .map((p) => p.split(";")[0]?.trim() ?? "")
-    .some((t) => t === JSON_TYPE || t === "*/*" || t === "application/*" || t === "");
-  if (!ok) {
-    throw new ApiError(
-      406,
-      "NotAcceptable",
-      "only the following media types are accepted: application/json, application/yaml",
-    );
+    .map((clause, index) => {
+      const [type = "", ...params] = clause.split(";").map((p) => p.trim().toLowerCase());
+      const q = params.find((p) => p.startsWith("q="));
+      return { type, index, q: q === undefined ? 1 : Number(q.slice(2)) };
+    })
+    .filter((c) => c.q > 0 || Number.isNaN(c.q))
+    .sort((a, b) => b.q - a.q || a.index - b.index);
+  for (const { type } of clauses) {
+    if (type === JSON_TYPE || type === "*/*" || type === "application/*" || type === "") return "json";
+    if (type === YAML_TYPE && !watching) return "yaml";
   }
+  throw new ApiError(
+    406,
+    "NotAcceptable",
+    watching
+      ? "only the following media types are accepted: application/json, application/vnd.kubernetes.protobuf"
+      : "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+  );
+}
+
+/** kube-apiserver encodes YAML as its JSON converted key-sorted (sigs.k8s.io/yaml `JSONToYAML`). */
+function toYaml(json: string): string {
+  return stringifyYaml(JSON.parse(json), { sortMapEntries: true, indentSeq: false });
+}
+
+/** Sends a JSON body (text or buffer) in the negotiated encoding. */
+function send(c: Context<Env>, body: string | Buffer<ArrayBuffer>, status: 200 | 201 = 200): Response {
+  if (c.get("output") === "yaml") {
+    return c.body(toYaml(typeof body === "string" ? body : body.toString("utf8")), status, {
+      "Content-Type": YAML_TYPE,
+    });
+  }
+  const headers = { "Content-Type": JSON_TYPE };
+  return typeof body === "string" ? c.body(body, status, headers) : c.body(body, status, headers);
+}
+
+function sendObject(c: Context<Env>, value: unknown, status: 200 | 201 = 200): Response {
+  return send(c, JSON.stringify(value), status);
 }
 
 async function injectFault(
@@ -252,22 +316,150 @@ async function injectFault(
   }
 }
 
-function jsonResponse(c: Context<Env>, body: string, status: 200 | 201 = 200): Response {
-  return c.body(body, status, { "Content-Type": JSON_TYPE });
-}
-
 function tableMode(c: Context<Env>): { includeObject: "None" | "Metadata" | "Object" } | undefined {
   if (!wantsTable(c.req.header("accept"))) return undefined;
   return { includeObject: parseIncludeObject(c.req.query("includeObject")) };
 }
 
-function list(c: Context<Env>, registry: Registry, t: Target): Response {
+interface ListQuery {
+  readonly resourceVersion: string | undefined;
+  readonly resourceVersionMatch: string | undefined;
+  readonly continueToken: string | undefined;
+  readonly limit: number | undefined;
+  readonly sendInitialEvents: boolean | undefined;
+}
+
+function listQuery(c: Context<Env>): ListQuery {
   const limit = c.req.query("limit");
+  let parsedLimit: number | undefined;
+  if (limit !== undefined && limit !== "") {
+    parsedLimit = Number(limit);
+    if (!Number.isInteger(parsedLimit)) {
+      throw badRequest(`strconv.ParseInt: parsing ${JSON.stringify(limit)}: invalid syntax`);
+    }
+  }
+  return {
+    resourceVersion: c.req.query("resourceVersion"),
+    resourceVersionMatch: c.req.query("resourceVersionMatch") || undefined,
+    continueToken: c.req.query("continue") || undefined,
+    limit: parsedLimit,
+    sendInitialEvents: queryBool(c, "sendInitialEvents"),
+  };
+}
+
+/** apimachinery `ValidateListOptions` (lists) and `validateWatchOptions` (watches, WatchList enabled as in 1.34). */
+function validateListQuery(q: ListQuery, watching: boolean): void {
+  const causes: StatusCause[] = [];
+  const match = q.resourceVersionMatch;
+  const rv = q.resourceVersion ?? "";
+  if (watching) {
+    if (q.sendInitialEvents !== undefined && match !== "NotOlderThan") {
+      causes.push(
+        forbiddenField(
+          "resourceVersionMatch",
+          "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+        ),
+      );
+    }
+    if (match !== undefined) {
+      if (q.sendInitialEvents === undefined) {
+        causes.push(
+          forbiddenField(
+            "resourceVersionMatch",
+            "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+          ),
+        );
+      }
+      if (match !== "NotOlderThan")
+        causes.push(notSupported("resourceVersionMatch", match, ["NotOlderThan"]));
+      if (q.continueToken !== undefined) {
+        causes.push(
+          forbiddenField(
+            "resourceVersionMatch",
+            "resourceVersionMatch is forbidden when continue is provided",
+          ),
+        );
+      }
+    }
+  } else {
+    if (match !== undefined) {
+      if (rv === "") {
+        causes.push(
+          forbiddenField(
+            "resourceVersionMatch",
+            "resourceVersionMatch is forbidden unless resourceVersion is provided",
+          ),
+        );
+      }
+      if (q.continueToken !== undefined) {
+        causes.push(
+          forbiddenField(
+            "resourceVersionMatch",
+            "resourceVersionMatch is forbidden when continue is provided",
+          ),
+        );
+      }
+      if (match !== "Exact" && match !== "NotOlderThan") {
+        causes.push(notSupported("resourceVersionMatch", match, ["Exact", "NotOlderThan", ""]));
+      }
+      if (match === "Exact" && rv === "0") {
+        causes.push(
+          forbiddenField(
+            "resourceVersionMatch",
+            'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+          ),
+        );
+      }
+    }
+    if (q.sendInitialEvents !== undefined) {
+      causes.push(forbiddenField("sendInitialEvents", "sendInitialEvents is forbidden for list"));
+    }
+  }
+  if (causes.length > 0) throw invalidOptions("ListOptions", causes);
+}
+
+/** A resourceVersion parameter as the storage versioner parses it; a malformed one is a plain (500) error. */
+function parseResourceVersion(rv: string | undefined): number {
+  if (rv === undefined || rv === "" || rv === "0") return 0;
+  if (!/^\d+$/.test(rv)) {
+    const reason = /^[+-]?\d+$/.test(rv) ? "value out of range" : "invalid syntax";
+    throw new ApiError(
+      500,
+      "",
+      `resourceVersion: Invalid value: ${JSON.stringify(rv)}: strconv.ParseUint: parsing ${JSON.stringify(rv)}: ${reason}`,
+    );
+  }
+  return Number(rv);
+}
+
+/**
+ * A list, with kube-apiserver's resourceVersion semantics: unset → the latest state; `0` → any state, served
+ * whole (the watch cache ignores `limit`); `N` with NotOlderThan (or no match and no limit) → at least N;
+ * `N` with Exact (or no match but a limit) → the state at N, 410 if that is older than the history kept; N not
+ * reached yet → wait up to 3 s, then 504. Continued pages are the first page's snapshot.
+ */
+async function list(c: Context<Env>, registry: Registry, t: Target): Promise<Response> {
+  const q = listQuery(c);
+  validateListQuery(q, false);
+  if (
+    q.continueToken !== undefined &&
+    q.resourceVersion !== undefined &&
+    q.resourceVersion !== "" &&
+    q.resourceVersion !== "0"
+  ) {
+    throw badRequest("specifying resource version is not allowed when using continue");
+  }
+  const rv = parseResourceVersion(q.resourceVersion);
+  if (rv > 0) await registry.waitForResourceVersion(rv, FRESHNESS_TIMEOUT_MS);
+  const exact =
+    rv > 0 &&
+    (q.resourceVersionMatch === "Exact" || (q.resourceVersionMatch === undefined && (q.limit ?? 0) > 0));
   const result = registry.list(t.def, t.namespace, {
     labelSelector: c.req.query("labelSelector"),
     fieldSelector: c.req.query("fieldSelector"),
-    limit: limit === undefined ? undefined : Number(limit),
-    continueToken: c.req.query("continue"),
+    limit: q.resourceVersion === "0" ? undefined : q.limit,
+    continueToken: q.continueToken,
+    ...(exact ? { atResourceVersion: rv } : {}),
   });
   const listMeta = {
     resourceVersion: result.resourceVersion,
@@ -283,7 +475,7 @@ function list(c: Context<Env>, registry: Registry, t: Target): Response {
       withColumnDefinitions: true,
       listMetadata: listMeta,
     });
-    return jsonResponse(c, JSON.stringify(rendered));
+    return sendObject(c, rendered);
   }
   const head = JSON.stringify({
     kind: `${t.def.kind}List`,
@@ -297,7 +489,7 @@ function list(c: Context<Env>, registry: Registry, t: Target): Response {
     parts.push(entryBytes(registry, t.def, entry, t.version));
   });
   parts.push(LIST_END);
-  return c.body(Buffer.concat(parts), 200, { "Content-Type": JSON_TYPE });
+  return send(c, Buffer.concat(parts));
 }
 
 const COMMA = Buffer.from(",");
@@ -320,6 +512,8 @@ function entryBytes(registry: Registry, def: ResourceDef, entry: Entry, version:
 }
 
 function watch(c: Context<Env>, registry: Registry, t: Target): Response {
+  const q = listQuery(c);
+  validateListQuery(q, true);
   const { labels, fields } = registry.selectors(t.def, {
     labelSelector: c.req.query("labelSelector"),
     fieldSelector: c.req.query("fieldSelector"),
@@ -329,11 +523,12 @@ function watch(c: Context<Env>, registry: Registry, t: Target): Response {
     def: t.def,
     version: t.version,
     namespace: t.namespace,
-    resourceVersion: c.req.query("resourceVersion"),
+    resourceVersion: q.resourceVersion,
     labels,
     fields,
     table: tableMode(c),
-    allowBookmarks: c.req.query("allowWatchBookmarks") === "true",
+    allowBookmarks: queryBool(c, "allowWatchBookmarks") === true,
+    sendInitialEvents: q.sendInitialEvents === true,
     timeoutSeconds: timeout === undefined ? undefined : Math.max(0, Number(timeout) || 0),
   });
   return new Response(stream, {
@@ -344,7 +539,12 @@ function watch(c: Context<Env>, registry: Registry, t: Target): Response {
 
 function get(c: Context<Env>, registry: Registry, t: Target): Response {
   const name = t.name as string;
-  if (t.subresource === "scale") return c.json(registry.getScale(t.def, t.namespace, name));
+  if (t.subresource === "scale") return sendObject(c, registry.getScale(t.def, t.namespace, name));
+  if (t.subresource === "log" && t.def.kind === "Pod") {
+    registry.getEntry(t.def, t.namespace, name);
+    // Simulated pods run nothing that logs.
+    return c.body("", 200, { "Content-Type": "text/plain" });
+  }
   if (t.subresource !== undefined && !(t.subresource === "status" && t.def.statusSubresource)) {
     throw notFound(t.def.group, `${t.def.plural}/${t.subresource}`, name);
   }
@@ -352,7 +552,8 @@ function get(c: Context<Env>, registry: Registry, t: Target): Response {
   const table = tableMode(c);
   if (table) {
     const obj = JSON.parse(registry.jsonOf(t.def, entry, t.version)) as KObject;
-    return c.json(
+    return sendObject(
+      c,
       tableFor(t.def, [obj], {
         includeObject: table.includeObject,
         now: registry.now(),
@@ -361,23 +562,56 @@ function get(c: Context<Env>, registry: Registry, t: Target): Response {
       }),
     );
   }
-  return jsonResponse(c, registry.jsonOf(t.def, entry, t.version));
+  return send(c, registry.jsonOf(t.def, entry, t.version));
 }
 
-function writeOptions(c: Context<Env>) {
-  const dryRun = c.req.queries("dryRun");
-  if (dryRun?.some((v) => v !== "All"))
-    throw badRequest(`Invalid dry run value: ${dryRun.join(",")}; must be "All"`);
+type OptionsKind = "CreateOptions" | "UpdateOptions" | "PatchOptions";
+
+/**
+ * Create/update/patch options (apimachinery `ValidateCreateOptions` & co.: 422 on the options kind), the manager
+ * for non-apply writes, `fieldValidation`, and a sink for the response's warnings.
+ */
+function writeOptions(
+  c: Context<Env>,
+  kind: OptionsKind,
+  patchType?: string,
+): WriteOptions & { warnings: string[] } {
+  const causes: StatusCause[] = [];
   const fieldManager = c.req.query("fieldManager");
-  const force = c.req.query("force");
+  const force = queryBool(c, "force");
+  if (kind === "PatchOptions" && patchType !== PATCH_APPLY && force !== undefined) {
+    causes.push(forbiddenField("force", "may not be specified for non-apply patch"));
+  }
+  if (fieldManager !== undefined && fieldManager.length > 128) {
+    causes.push({
+      reason: "FieldValueTooLong",
+      message: "Too long: may not be more than 128 bytes",
+      field: "fieldManager",
+    });
+  }
+  const dryRun = c.req.queries("dryRun") ?? [];
+  if (dryRun.some((v) => v !== "All")) causes.push(notSupported("dryRun", dryRun, ["All"]));
+  const validation = c.req.query("fieldValidation");
+  if (!isFieldValidation(validation)) {
+    causes.push(notSupported("fieldValidation", validation, ["", "Ignore", "Strict", "Warn"]));
+  }
+  if (causes.length > 0) throw invalidOptions(kind, causes);
   // kube-apiserver names a manager-less writer after its User-Agent's product token (`managerOrUserAgent`).
   const agent = (c.req.header("user-agent") ?? "").split("/")[0]?.trim() ?? "";
   return {
-    dryRun: dryRun !== undefined && dryRun.length > 0,
+    dryRun: dryRun.length > 0,
     ...(fieldManager === undefined ? {} : { fieldManager }),
     ...(agent === "" ? {} : { defaultManager: agent.slice(0, 128) }),
-    force: force === "true",
+    force: force === true,
+    fieldValidation: fieldValidationOf(validation),
+    warnings: [],
   };
+}
+
+/** `Warning: 299 - "<text>"` headers, one per distinct warning (apiserver `warning.AddWarning` dedups). */
+function addWarnings(c: Context<Env>, warnings: readonly string[]): void {
+  for (const text of new Set(warnings))
+    c.header("Warning", `299 - ${JSON.stringify(text)}`, { append: true });
 }
 
 /**
@@ -398,15 +632,21 @@ async function readBody(c: Context<Env>): Promise<Uint8Array> {
   return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
 }
 
-/** Decodes a create/update body: JSON (also with no Content-Type), YAML, or kubectl's protobuf. */
-async function readObject(c: Context<Env>): Promise<unknown> {
+/**
+ * Decodes a create/update body: JSON (also with no Content-Type), YAML, or kubectl's protobuf. With
+ * `fieldValidation` other than Ignore, keys repeated in a JSON body are reported (`options.duplicates`).
+ */
+async function readObject(
+  c: Context<Env>,
+  options: WriteOptions,
+): Promise<{ body: unknown; duplicates: string[] }> {
   const contentType = (c.req.header("content-type") ?? "").split(";")[0]?.trim() ?? "";
   const bytes = await readBody(c);
-  if (isProtobufContentType(contentType)) return decodeProtobufBody(bytes);
+  if (isProtobufContentType(contentType)) return { body: decodeProtobufBody(bytes), duplicates: [] };
   const text = new TextDecoder().decode(bytes);
   if (contentType === "application/yaml" || contentType === "application/x-yaml") {
     try {
-      return parseYaml(text);
+      return { body: parseYaml(text), duplicates: [] };
     } catch (err) {
       throw badRequest(`error converting YAML to JSON: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -418,7 +658,8 @@ async function readObject(c: Context<Env>): Promise<unknown> {
       `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
     );
   }
-  return parseJsonText(text);
+  const body = parseJsonText(text);
+  return { body, duplicates: options.fieldValidation === "Ignore" ? [] : duplicateFields(text) };
 }
 
 function parseJsonText(text: string): unknown {
@@ -436,31 +677,37 @@ async function readJson(c: Context<Env>): Promise<unknown> {
 
 async function create(c: Context<Env>, registry: Registry, t: Target): Promise<Response> {
   if (t.subresource !== undefined) throw methodNotAllowed();
-  const body = await readObject(c);
-  const created = registry.create(t.def, t.version, t.namespace, body, writeOptions(c));
-  return jsonResponse(c, JSON.stringify(created), 201);
+  const options = writeOptions(c, "CreateOptions");
+  const { body, duplicates } = await readObject(c, options);
+  const created = registry.create(t.def, t.version, t.namespace, body, { ...options, duplicates });
+  addWarnings(c, options.warnings);
+  return sendObject(c, created, 201);
 }
 
 async function update(c: Context<Env>, registry: Registry, t: Target): Promise<Response> {
   const name = t.name as string;
-  const body = await readObject(c);
+  const options = writeOptions(c, "UpdateOptions");
+  const { body, duplicates } = await readObject(c, options);
   if (t.subresource === "scale") {
     const scale = registry.writeScale(
       t.def,
       t.namespace,
       name,
       (current) => mergeScale(current, body),
-      writeOptions(c),
+      options,
     );
-    return c.json(scale);
+    return sendObject(c, scale);
   }
   const sub = statusOrUndefined(t, name);
-  return c.json(registry.update(t.def, t.version, t.namespace, name, body, sub, writeOptions(c)));
+  const updated = registry.update(t.def, t.version, t.namespace, name, body, sub, { ...options, duplicates });
+  addWarnings(c, options.warnings);
+  return sendObject(c, updated);
 }
 
 async function patch(c: Context<Env>, registry: Registry, t: Target): Promise<Response> {
   const name = t.name as string;
   const contentType = (c.req.header("content-type") ?? "").split(";")[0]?.trim() ?? "";
+  const options = writeOptions(c, "PatchOptions", contentType);
   const text = new TextDecoder().decode(await readBody(c));
   if (t.subresource === "scale") {
     const accepted = [PATCH_JSON, PATCH_MERGE, PATCH_STRATEGIC];
@@ -483,9 +730,9 @@ async function patch(c: Context<Env>, registry: Registry, t: Target): Promise<Re
           text,
           name,
         ),
-      writeOptions(c),
+      options,
     );
-    return c.json(scale);
+    return sendObject(c, scale);
   }
   const sub = statusOrUndefined(t, name);
   const { object, created } = registry.patch(
@@ -496,9 +743,10 @@ async function patch(c: Context<Env>, registry: Registry, t: Target): Promise<Re
     contentType,
     text,
     sub,
-    writeOptions(c),
+    options,
   );
-  return jsonResponse(c, JSON.stringify(object), created ? 201 : 200);
+  addWarnings(c, options.warnings);
+  return sendObject(c, object, created ? 201 : 200);
 }
 
 function statusOrUndefined(t: Target, name: string): "status" | undefined {
@@ -521,6 +769,9 @@ function mergeScale(current: Record<string, unknown>, body: unknown): Record<str
   };
 }
 
+const PROPAGATION_POLICIES = ["Foreground", "Background", "Orphan"] as const;
+
+/** DeleteOptions from the body and the query, validated as `ValidateDeleteOptions` does (422 on DeleteOptions). */
 async function deleteOptions(c: Context<Env>): Promise<DeleteOptions> {
   const text = new TextDecoder().decode(await readBody(c));
   let raw: unknown = {};
@@ -531,17 +782,26 @@ async function deleteOptions(c: Context<Env>): Promise<DeleteOptions> {
     throw badRequest(`invalid DeleteOptions: ${issue?.path.join(".") || "body"}: ${issue?.message ?? ""}`);
   }
   const body = parsed.data;
-  const queryPolicy = c.req.query("propagationPolicy");
-  const policy =
-    body.propagationPolicy ?? (body.orphanDependents === true ? "Orphan" : undefined) ?? queryPolicy;
-  if (policy !== undefined && policy !== "Background" && policy !== "Foreground" && policy !== "Orphan") {
-    throw badRequest(
-      `propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`,
-    );
+  const policy = body.propagationPolicy ?? c.req.query("propagationPolicy");
+  const orphan = body.orphanDependents ?? queryBool(c, "orphanDependents");
+  const dryRun = body.dryRun ?? c.req.queries("dryRun") ?? [];
+  const causes: StatusCause[] = [];
+  if (orphan !== undefined && policy !== undefined) {
+    causes.push({
+      reason: "FieldValueInvalid",
+      message: `Invalid value: ${JSON.stringify(policy)}: orphanDependents and deletionPropagation cannot be both set`,
+      field: "propagationPolicy",
+    });
   }
-  const dryRun = (body.dryRun ?? c.req.queries("dryRun") ?? []).includes("All");
+  if (policy !== undefined && !(PROPAGATION_POLICIES as readonly string[]).includes(policy)) {
+    causes.push(notSupported("propagationPolicy", policy, [...PROPAGATION_POLICIES, "nil"]));
+  }
+  if (dryRun.some((v) => v !== "All")) causes.push(notSupported("dryRun", dryRun, ["All"]));
+  if (causes.length > 0) throw invalidOptions("DeleteOptions", causes);
+  const effective =
+    (policy as DeleteOptions["propagationPolicy"]) ?? (orphan === true ? "Orphan" : undefined);
   return {
-    ...(policy === undefined ? {} : { propagationPolicy: policy }),
+    ...(effective === undefined ? {} : { propagationPolicy: effective }),
     ...(body.preconditions === undefined
       ? {}
       : {
@@ -552,15 +812,15 @@ async function deleteOptions(c: Context<Env>): Promise<DeleteOptions> {
               : { resourceVersion: body.preconditions.resourceVersion }),
           },
         }),
-    dryRun,
+    dryRun: dryRun.includes("All"),
   };
 }
 
 async function remove(c: Context<Env>, registry: Registry, t: Target): Promise<Response> {
   if (t.subresource !== undefined) throw methodNotAllowed();
   const result = registry.delete(t.def, t.version, t.namespace, t.name as string, await deleteOptions(c));
-  if (!result.deleted) return c.json(result.object);
-  return c.json({
+  if (!result.deleted) return sendObject(c, result.object);
+  return sendObject(c, {
     kind: "Status",
     apiVersion: "v1",
     metadata: {},
@@ -595,7 +855,7 @@ async function removeCollection(c: Context<Env>, registry: Registry, t: Target):
       if (!(err instanceof ApiError && err.code === 404)) throw err;
     }
   }
-  return c.json({
+  return sendObject(c, {
     kind: `${t.def.kind}List`,
     apiVersion: groupVersion(t.def.group, t.version),
     metadata: { resourceVersion: result.resourceVersion },
@@ -611,8 +871,10 @@ function renderError(c: Context<Env>, err: unknown): Response {
           log.error({ err }, "unhandled error in the local API server");
           return internalError(err instanceof Error ? err.message : String(err));
         })();
-  const headers: Record<string, string> = { "Content-Type": JSON_TYPE };
+  const yaml = c.get("output") === "yaml";
+  const headers: Record<string, string> = { "Content-Type": yaml ? YAML_TYPE : JSON_TYPE };
   const retryAfter = apiError.statusDetails?.retryAfterSeconds;
   if (retryAfter !== undefined) headers["Retry-After"] = String(retryAfter);
-  return c.body(JSON.stringify(apiError.toStatus()), apiError.code as 400, headers);
+  const body = JSON.stringify(apiError.toStatus());
+  return c.body(yaml ? toYaml(body) : body, apiError.code as 400, headers);
 }

@@ -3,11 +3,15 @@
  * group-version documents whose PATCH operations carry `x-kubernetes-group-version-kind`, the `fieldValidation`
  * parameter and the accepted patch content types (strategic merge only on built-ins, so client-side apply
  * computes merge patches for CRs), and the `/openapi/v2` protobuf stub kubectl 1.27/1.28 download first.
- * Schemas are permissive objects: validation is the server's job here (see fidelity reference §1.7).
+ * Component schemas are the kinds' structural schemas (`schema.ts`: the CRD manifests for KubeVirt and CDI, ours
+ * for built-ins) with `metadata` referring to ObjectMeta, which is what `kubectl explain` walks (see fidelity
+ * reference §1.7).
  */
 import { createHash } from "node:crypto";
+import { OBJECT_META_SCHEMA } from "./builtin-schemas";
 import { acceptedPatchTypes } from "./patch";
 import { apiGroups, RESOURCES, type ResourceDef } from "./resources";
+import { type Schema, schemaOf } from "./schema";
 
 type Json = Record<string, unknown>;
 
@@ -24,6 +28,37 @@ function allGroupVersions(): { group: string; version: string }[] {
   return out;
 }
 
+const OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+
+/** Built-in groups' package names in kube's schema names (`io.k8s.api.coordination.v1.Lease`). */
+function builtinPackage(group: string): string {
+  return group === "" ? "core" : (group.split(".")[0] as string);
+}
+
+/** kube's definition name: `io.k8s.api.<pkg>.<v>.<Kind>` for built-ins, the reversed group for CRDs. */
+export function schemaName(def: ResourceDef, version: string): string {
+  const prefix = def.builtin
+    ? `io.k8s.api.${builtinPackage(def.group)}`
+    : def.group.split(".").reverse().join(".");
+  return `${prefix}.${version}.${def.kind}`;
+}
+
+/** The kind's schema with `metadata` as a reference to ObjectMeta, as kube publishes CRD and built-in schemas. */
+function componentSchema(def: ResourceDef, version: string): Json {
+  const schema: Schema = schemaOf(def, version);
+  const properties: Record<string, unknown> = { ...(schema.properties ?? {}) };
+  properties.metadata = {
+    $ref: `#/components/schemas/${OBJECT_META}`,
+    description: "Standard object's metadata.",
+  };
+  return {
+    ...schema,
+    type: "object",
+    properties,
+    "x-kubernetes-group-version-kind": [{ group: def.group, version, kind: def.kind }],
+  };
+}
+
 const documents = new Map<string, Json>();
 const hashes = new Map<string, string>();
 
@@ -34,17 +69,17 @@ function document(group: string, version: string): Json | undefined {
   const defs = RESOURCES.filter((r) => r.group === group && r.versions.includes(version));
   if (defs.length === 0) return undefined;
   const paths: Json = {};
-  const schemas: Json = {};
+  const schemas: Json = { [OBJECT_META]: OBJECT_META_SCHEMA };
   for (const def of defs) {
     const gvk = { group: def.group, version, kind: def.kind };
-    const schemaName = `${def.group === "" ? "io.k8s.api.core" : def.group}.${version}.${def.kind}`;
-    schemas[schemaName] = {
-      type: "object",
-      "x-kubernetes-group-version-kind": [gvk],
-      "x-kubernetes-preserve-unknown-fields": true,
-    };
+    const name = schemaName(def, version);
+    schemas[name] = componentSchema(def, version);
     const prefix = `/${gvPath(group, version)}${def.namespaced ? "/namespaces/{namespace}" : ""}/${def.plural}`;
-    paths[`${prefix}/{name}`] = itemPath(def, gvk, schemaName);
+    if (def.review) paths[prefix] = reviewPath(def, gvk, name);
+    else {
+      paths[prefix] = collectionPath(def, gvk, name);
+      paths[`${prefix}/{name}`] = itemPath(def, gvk, name);
+    }
   }
   const doc = {
     openapi: "3.0.0",
@@ -55,6 +90,55 @@ function document(group: string, version: string): Json | undefined {
   documents.set(key, doc);
   hashes.set(key, createHash("sha512").update(JSON.stringify(doc)).digest("hex").slice(0, 128).toUpperCase());
   return doc;
+}
+
+const okWith = (schemaName: string): Json => ({
+  "200": {
+    description: "OK",
+    content: { "application/json": { schema: { $ref: `#/components/schemas/${schemaName}` } } },
+  },
+});
+
+/** A review resource: POST only. */
+function reviewPath(def: ResourceDef, gvk: Json, schemaName: string): Json {
+  const ref = { $ref: `#/components/schemas/${schemaName}` };
+  return {
+    post: {
+      operationId: `create${def.kind}`,
+      "x-kubernetes-group-version-kind": gvk,
+      "x-kubernetes-action": "post",
+      requestBody: { content: { "application/json": { schema: ref } }, required: true },
+      responses: { ...okWith(schemaName), "201": okWith(schemaName)["200"] },
+    },
+  };
+}
+
+/** The collection path: list (its GVK is what `kubectl explain` looks up first) and create. */
+function collectionPath(def: ResourceDef, gvk: Json, schemaName: string): Json {
+  const ref = { $ref: `#/components/schemas/${schemaName}` };
+  return {
+    ...(def.namespaced
+      ? { parameters: [{ name: "namespace", in: "path", required: true, schema: { type: "string" } }] }
+      : {}),
+    get: {
+      operationId: `list${def.kind}`,
+      "x-kubernetes-group-version-kind": gvk,
+      "x-kubernetes-action": "list",
+      responses: { "200": { description: "OK" } },
+    },
+    post: {
+      operationId: `create${def.kind}`,
+      "x-kubernetes-group-version-kind": gvk,
+      "x-kubernetes-action": "post",
+      parameters: [
+        { name: "dryRun", in: "query", schema: { type: "string", uniqueItems: true } },
+        { name: "fieldManager", in: "query", schema: { type: "string", uniqueItems: true } },
+        { name: "fieldValidation", in: "query", schema: { type: "string", uniqueItems: true } },
+      ],
+      requestBody: { content: { "application/json": { schema: ref } }, required: true },
+      responses: okWith(schemaName),
+    },
+  };
 }
 
 function itemPath(def: ResourceDef, gvk: Json, schemaName: string): Json {

@@ -1,8 +1,9 @@
 /**
  * Our own minimal protobuf schema for the few Kubernetes messages kubectl ≥1.32 POSTs as protobuf
- * (HorizontalPodAutoscaler autoscaling/v1 and v2, core/v1 Namespace), plus the `runtime.Unknown` envelope and the
- * meta/v1 types they embed. Field numbers come from the upstream `generated.proto` files
- * (k8s.io/api autoscaling/v1, autoscaling/v2, core/v1; k8s.io/apimachinery pkg/apis/meta/v1, pkg/runtime,
+ * (HorizontalPodAutoscaler autoscaling/v1 and v2; core/v1 Namespace, ConfigMap and Secret; the authorization/v1 and
+ * authentication/v1 self reviews), plus the `runtime.Unknown` envelope and the meta/v1 types they embed. Field
+ * numbers come from the upstream `generated.proto` files (k8s.io/api autoscaling/v1, autoscaling/v2, core/v1,
+ * authorization/v1, authentication/v1; k8s.io/apimachinery pkg/apis/meta/v1, pkg/runtime,
  * pkg/api/resource). Each field also records how Go's encoding/json emits it (from the `json:"…"` struct tags in
  * the matching `types.go`), so a decoded message can be rendered exactly as kubectl would have sent it as JSON.
  * ManagedFieldsEntry (ObjectMeta field 17) is deliberately absent: protobufjs skips it as an unknown field, and the
@@ -39,6 +40,8 @@ const RESOURCE = ".k8s.io.apimachinery.pkg.api.resource";
 const HPA_V1 = ".k8s.io.api.autoscaling.v1";
 const HPA_V2 = ".k8s.io.api.autoscaling.v2";
 const CORE_V1 = ".k8s.io.api.core.v1";
+const AUTHZ_V1 = ".k8s.io.api.authorization.v1";
+const AUTHN_V1 = ".k8s.io.api.authentication.v1";
 
 /** `metav1.Time`: `{seconds, nanos}`; rendered as an RFC3339 string (or `null` when zero) rather than as a message. */
 export const TIME = `${META}.Time`;
@@ -56,6 +59,11 @@ function list(id: number, name: string, type: string, json: JsonRule): FieldSpec
 
 function stringMap(id: number, name: string): FieldSpec {
   return { id, name, type: "string", json: "omitempty", map: true };
+}
+
+/** `map<string, bytes>`: base64 strings in JSON. */
+function bytesMap(id: number, name: string): FieldSpec {
+  return { id, name, type: "bytes", json: "omitempty", map: true };
 }
 
 const OBJECT_META = `${META}.ObjectMeta`;
@@ -340,7 +348,78 @@ export const MESSAGES: ReadonlyMap<string, MessageSpec> = new Map<string, Messag
     ],
   ],
 
+  // authorization.k8s.io/v1 and authentication.k8s.io/v1: what `kubectl auth can-i` / `whoami` POST.
+  [
+    `${AUTHZ_V1}.SelfSubjectAccessReview`,
+    objectFields(`${AUTHZ_V1}.SelfSubjectAccessReviewSpec`, `${AUTHZ_V1}.SubjectAccessReviewStatus`),
+  ],
+  [
+    `${AUTHZ_V1}.SelfSubjectAccessReviewSpec`,
+    [
+      field(1, "resourceAttributes", `${AUTHZ_V1}.ResourceAttributes`, "pointer"),
+      field(2, "nonResourceAttributes", `${AUTHZ_V1}.NonResourceAttributes`, "pointer"),
+    ],
+  ],
+  [
+    `${AUTHZ_V1}.ResourceAttributes`,
+    [
+      field(1, "namespace", "string", "omitempty"),
+      field(2, "verb", "string", "omitempty"),
+      field(3, "group", "string", "omitempty"),
+      field(4, "version", "string", "omitempty"),
+      field(5, "resource", "string", "omitempty"),
+      field(6, "subresource", "string", "omitempty"),
+      field(7, "name", "string", "omitempty"),
+      field(8, "fieldSelector", `${AUTHZ_V1}.FieldSelectorAttributes`, "pointer"),
+      field(9, "labelSelector", `${AUTHZ_V1}.LabelSelectorAttributes`, "pointer"),
+    ],
+  ],
+  // Parsed requirements (field 2) are left out: the local server allows everything anyway.
+  [`${AUTHZ_V1}.FieldSelectorAttributes`, [field(1, "rawSelector", "string", "omitempty")]],
+  [`${AUTHZ_V1}.LabelSelectorAttributes`, [field(1, "rawSelector", "string", "omitempty")]],
+  [
+    `${AUTHZ_V1}.NonResourceAttributes`,
+    [field(1, "path", "string", "omitempty"), field(2, "verb", "string", "omitempty")],
+  ],
+  [
+    `${AUTHZ_V1}.SubjectAccessReviewStatus`,
+    [
+      field(1, "allowed", "bool", "always"),
+      field(4, "denied", "bool", "omitempty"),
+      field(2, "reason", "string", "omitempty"),
+      field(3, "evaluationError", "string", "omitempty"),
+    ],
+  ],
+  [
+    `${AUTHZ_V1}.SelfSubjectRulesReview`,
+    [
+      field(1, "metadata", OBJECT_META, "always"),
+      field(2, "spec", `${AUTHZ_V1}.SelfSubjectRulesReviewSpec`, "always"),
+    ],
+  ],
+  [`${AUTHZ_V1}.SelfSubjectRulesReviewSpec`, [field(1, "namespace", "string", "omitempty")]],
+  [`${AUTHN_V1}.SelfSubjectReview`, [field(1, "metadata", OBJECT_META, "always")]],
+
   // core/v1
+  [
+    `${CORE_V1}.ConfigMap`,
+    [
+      field(1, "metadata", OBJECT_META, "always"),
+      field(4, "immutable", "bool", "pointer"),
+      stringMap(2, "data"),
+      bytesMap(3, "binaryData"),
+    ],
+  ],
+  [
+    `${CORE_V1}.Secret`,
+    [
+      field(1, "metadata", OBJECT_META, "always"),
+      field(5, "immutable", "bool", "pointer"),
+      bytesMap(2, "data"),
+      stringMap(4, "stringData"),
+      field(3, "type", "string", "omitempty"),
+    ],
+  ],
   [`${CORE_V1}.Namespace`, objectFields(`${CORE_V1}.NamespaceSpec`, `${CORE_V1}.NamespaceStatus`)],
   [`${CORE_V1}.NamespaceSpec`, [list(1, "finalizers", "string", "omitempty")]],
   [
@@ -381,6 +460,23 @@ export const PROTOBUF_KINDS: readonly ProtobufKind[] = [
     message: `${HPA_V2}.HorizontalPodAutoscaler`,
   },
   { apiVersion: "v1", kind: "Namespace", message: `${CORE_V1}.Namespace` },
+  { apiVersion: "v1", kind: "ConfigMap", message: `${CORE_V1}.ConfigMap` },
+  { apiVersion: "v1", kind: "Secret", message: `${CORE_V1}.Secret` },
+  {
+    apiVersion: "authorization.k8s.io/v1",
+    kind: "SelfSubjectAccessReview",
+    message: `${AUTHZ_V1}.SelfSubjectAccessReview`,
+  },
+  {
+    apiVersion: "authorization.k8s.io/v1",
+    kind: "SelfSubjectRulesReview",
+    message: `${AUTHZ_V1}.SelfSubjectRulesReview`,
+  },
+  {
+    apiVersion: "authentication.k8s.io/v1",
+    kind: "SelfSubjectReview",
+    message: `${AUTHN_V1}.SelfSubjectReview`,
+  },
 ];
 
 function splitName(absolute: string): { pkg: string; name: string } {

@@ -1,7 +1,8 @@
 /**
  * Decodes the protobuf request bodies kubectl ≥1.32 sends for built-in kinds (client-go 0.32 typed clients prefer
  * `application/vnd.kubernetes.protobuf`): `kubectl autoscale` POSTs a HorizontalPodAutoscaler (autoscaling/v2, then
- * autoscaling/v1) and `kubectl create namespace` a v1 Namespace. client-go does not fall back to JSON on 415, so the
+ * autoscaling/v1), `kubectl create namespace|configmap|secret` a v1 Namespace, ConfigMap or Secret, and `kubectl auth
+ * can-i|whoami` the authorization/authentication reviews. client-go does not fall back to JSON on 415, so the
  * local cluster must read these. Output is the JSON object kubectl would have sent instead, so the rest of the
  * server only ever sees JSON. See ../shared/reference/apiserver-fidelity.md §3.1 "Body encodings".
  */
@@ -135,7 +136,13 @@ function listToJson(spec: FieldSpec, items: readonly unknown[]): unknown {
 }
 
 function mapToJson(spec: FieldSpec, entries: Record<string, unknown>): unknown {
-  const copy = Object.fromEntries(Object.entries(entries));
+  // `map<string, bytes>` ([]byte values) is base64 in Go's JSON.
+  const copy = Object.fromEntries(
+    Object.entries(entries).map(([k, v]) => [
+      k,
+      v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v,
+    ]),
+  );
   if (Object.keys(copy).length === 0) return spec.json === "always" ? null : OMIT;
   return copy;
 }

@@ -15,13 +15,24 @@ import {
   alreadyExists,
   badRequest,
   conflict,
+  expired,
   forbidden,
-  internalError,
   invalid,
   notFound,
+  tooLargeResourceVersion,
   unsupportedMediaType,
 } from "./errors";
 import { type FieldSelector, matchesFields, parseFieldSelector } from "./fieldselectors";
+import {
+  duplicateField,
+  duplicateFields,
+  type FieldValidation,
+  goFormat,
+  reportDecodeErrors,
+  reportPatchErrors,
+  undeclaredFieldsError,
+  unknownField,
+} from "./fieldvalidation";
 import {
   acceptedPatchTypes,
   applyJsonPatch,
@@ -32,7 +43,16 @@ import {
   recordUpdateManager,
 } from "./patch";
 import { groupVersion, RESOURCES, type ResourceDef, resourceKey } from "./resources";
-import type { Entry, KObject, ObjectMeta, Store } from "./store";
+import { answerReview } from "./reviews";
+import { normalizeObjectMeta, pruneUnknownFields } from "./schema";
+import {
+  type ChangeEvent,
+  type Entry,
+  HistoryExpiredError,
+  type KObject,
+  type ObjectMeta,
+  type Store,
+} from "./store";
 import { formatTime, generateName, normalizeTime, validateLabels, validateName } from "./validation";
 
 type Json = Record<string, unknown>;
@@ -54,6 +74,12 @@ export interface WriteOptions {
   /** Manager recorded for non-apply writes without a fieldManager (kube derives it from the User-Agent). */
   readonly defaultManager?: string;
   readonly force?: boolean;
+  /** `fieldValidation` (default Warn): what to do about unknown and duplicate fields. */
+  readonly fieldValidation?: FieldValidation;
+  /** Paths of keys repeated in the request body (found by the HTTP layer, which has the text). */
+  readonly duplicates?: readonly string[];
+  /** Where warnings for the response's `Warning` headers go. */
+  readonly warnings?: string[];
 }
 
 export interface ListOptions {
@@ -61,6 +87,8 @@ export interface ListOptions {
   readonly fieldSelector?: string | undefined;
   readonly limit?: number | undefined;
   readonly continueToken?: string | undefined;
+  /** List the state as of this resourceVersion (Exact), rebuilt from the change history; latest when absent. */
+  readonly atResourceVersion?: number;
 }
 
 export interface ListResult {
@@ -183,16 +211,34 @@ export class Registry {
     return true;
   }
 
+  /**
+   * A list: the latest state, or the state at `atResourceVersion` or at a continue token's resourceVersion (so
+   * every page of a paged list is one snapshot). A snapshot older than the kept history is 410 Expired, with the
+   * messages and the latest-state continue token of etcd3's `interpretListError`.
+   */
   list(def: ResourceDef, namespace: string | undefined, options: ListOptions = {}): ListResult {
     const { labels, fields } = this.selectors(def, options);
     let after: string | undefined;
-    let listRv = this.store.currentResourceVersion();
+    const current = this.store.currentResourceVersion();
+    let listRv = options.atResourceVersion ?? current;
     if (options.continueToken) {
       const token = decodeContinue(options.continueToken);
       after = token.after;
-      listRv = token.rv;
+      listRv = token.rv > 0 ? token.rv : current;
     }
-    const all = this.store.list(resourceKey(def), def.namespaced ? namespace : undefined);
+    const ns = def.namespaced ? namespace : undefined;
+    let all: Entry[];
+    try {
+      all = listRv >= current ? this.store.list(resourceKey(def), ns) : this.snapshot(def, ns, listRv);
+    } catch (err) {
+      if (!(err instanceof HistoryExpiredError)) throw err;
+      if (after === undefined) throw expired("The resourceVersion for the provided list is too old.");
+      const error = expired(
+        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+      );
+      error.listMeta = { continue: encodeContinue(after, -1) };
+      throw error;
+    }
     const matching: Entry[] = [];
     for (const entry of all) {
       if (after !== undefined && entryKey(entry) <= after) continue;
@@ -208,8 +254,48 @@ export class Registry {
       entries: page,
       resourceVersion: String(listRv),
       continueToken: encodeContinue(entryKey(last), listRv),
-      remainingItemCount: matching.length - limit,
+      // etcd counts objects the selectors would drop, so kube reports the count only for unfiltered lists.
+      ...(labels === undefined && fields === undefined
+        ? { remainingItemCount: matching.length - limit }
+        : {}),
     };
+  }
+
+  /** Entries of a resource as they were at `rv`: the latest state with every later change undone. */
+  private snapshot(def: ResourceDef, namespace: string | undefined, rv: number): Entry[] {
+    const resource = resourceKey(def);
+    const events = this.store.eventsSince(resource, rv);
+    const byKey = new Map<string, Entry>();
+    for (const entry of this.store.list(resource, namespace)) byKey.set(entryKey(entry), entry);
+    for (let i = events.length - 1; i >= 0; i--) {
+      const event = events[i] as ChangeEvent;
+      if (namespace !== undefined && event.namespace !== namespace) continue;
+      const key = entryKey(event.entry);
+      if (event.type === "ADDED" || event.previous === undefined) byKey.delete(key);
+      else byKey.set(key, event.previous);
+    }
+    return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, entry]) => entry);
+  }
+
+  /**
+   * Resolves once the store has reached `rv`; after `timeoutMs` without it, 504 Timeout as the watch cache answers
+   * (`waitUntilFreshAndBlock`, retry after 1 s).
+   */
+  async waitForResourceVersion(rv: number, timeoutMs: number): Promise<void> {
+    if (this.store.currentResourceVersion() >= rv) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      const unsubscribe = this.store.subscribeAll(() => {
+        if (this.store.currentResourceVersion() >= rv) done();
+      });
+    });
+    const current = this.store.currentResourceVersion();
+    if (current < rv) throw tooLargeResourceVersion(rv, current, 1);
   }
 
   create(
@@ -219,10 +305,12 @@ export class Registry {
     body: unknown,
     options: WriteOptions = {},
   ): KObject {
-    const input = this.checkBody(def, version, body);
+    const input = this.decodeBody(def, version, body, options);
+    if (def.review) return answerReview(def, version, input) as KObject;
     const meta = { ...(rec(input.metadata) ?? {}) } as Partial<ObjectMeta>;
     if (meta.resourceVersion !== undefined && meta.resourceVersion !== "") {
-      throw internalError("resourceVersion should not be set on objects to be created");
+      // etcd3 `store.Create` returns a plain error: 500 without a reason.
+      throw new ApiError(500, "", "resourceVersion should not be set on objects to be created");
     }
     const ns = this.resolveNamespace(def, namespace, meta.namespace);
     this.checkNamespaceWritable(def, ns);
@@ -266,8 +354,9 @@ export class Registry {
       delete metadata.deletionGracePeriodSeconds;
       if (def.builtin) delete metadata.generation;
       else metadata.generation = 1;
-      let obj = { ...input, metadata } as KObject;
-      if (def.statusSubresource && def.kind !== "Namespace") obj = withoutStatus(obj);
+      let obj = { ...input, metadata: normalizeObjectMeta(metadata) } as KObject;
+      // Namespace and Node strategies keep the status given on create; the others reset it.
+      if (def.statusSubresource && def.kind !== "Namespace" && def.kind !== "Node") obj = withoutStatus(obj);
       obj = this.defaults(def, obj);
       const manager = options.fieldManager ?? options.defaultManager;
       if (manager)
@@ -297,7 +386,7 @@ export class Registry {
     subresource: "status" | undefined,
     options: WriteOptions = {},
   ): KObject {
-    const input = this.checkBody(def, version, body);
+    const input = this.decodeBody(def, version, body, options);
     const meta = rec(input.metadata) ?? {};
     if (meta.name !== undefined && meta.name !== name) {
       throw badRequest(
@@ -341,6 +430,7 @@ export class Registry {
     if (!existing) throw notFound(def.group, def.plural, name);
     const currentView = fromStorage(def, existing.obj, version);
     const patched = this.applyPatch(def, currentView, contentType, bodyText, name);
+    this.validatePatched(def, version, contentType, bodyText, patched, options);
     const pmeta = rec(patched.metadata) ?? {};
     const rv = pmeta.resourceVersion;
     if (typeof rv === "string" && rv !== "" && rv !== existing.obj.metadata.resourceVersion) {
@@ -391,6 +481,15 @@ export class Registry {
         `the name of the object (${String(ameta.name)}) does not match the name on the URL (${name})`,
       );
     }
+    const undeclared = pruneUnknownFields(def, version, structuredClone(applied));
+    if (undeclared.length > 0) {
+      throw undeclaredFieldsError(
+        typeof ameta.namespace === "string" ? ameta.namespace : "",
+        typeof ameta.name === "string" ? ameta.name : "",
+        { group: def.group, version, kind: def.kind },
+        undeclared.map((p) => `.${p}`),
+      );
+    }
     const now = formatTime(this.now());
     const live = existing ? fromStorage(def, existing.obj, version) : undefined;
     const { object } = applyServerSideApply(live, applied, {
@@ -414,10 +513,48 @@ export class Registry {
       );
       return { object: created, created: true };
     }
+    // The apply already recorded the applier's fields (operation Apply); no Update entry on top of it.
+    const { fieldManager: _f, defaultManager: _d, ...rest } = options;
     return {
-      object: this.commitUpdate(def, version, existing, object, subresource, options),
+      object: this.commitUpdate(def, version, existing, object, subresource, rest),
       created: false,
     };
+  }
+
+  /**
+   * The strict decoding errors of a json/merge/strategic patch: keys repeated in the patch body (and, for a JSON
+   * patch, operation fields RFC 6902 does not define), then fields of the patched object the schema does not
+   * declare, which are pruned. Strict → 422 on the `patch` field; Warn → warnings.
+   */
+  private validatePatched(
+    def: ResourceDef,
+    version: string,
+    contentType: string,
+    bodyText: string,
+    patched: Json,
+    options: WriteOptions,
+  ): void {
+    const directive = options.fieldValidation ?? "Warn";
+    const unknown = pruneUnknownFields(def, version, patched).map(unknownField);
+    if (directive === "Ignore") return;
+    const errors: string[] = [];
+    if (contentType === PATCH_JSON) {
+      errors.push(...duplicateFields(bodyText).map((p) => `json patch ${duplicateField(p)}`));
+      const ops: unknown = JSON.parse(bodyText);
+      if (Array.isArray(ops)) {
+        ops.forEach((op, i) => {
+          for (const key of Object.keys(rec(op) ?? {})) {
+            if (!["op", "path", "from", "value"].includes(key))
+              errors.push(`json patch ${unknownField(`[${i}].${key}`)}`);
+          }
+        });
+      }
+    } else {
+      errors.push(...duplicateFields(bodyText).map(duplicateField));
+    }
+    errors.push(...unknown);
+    const value = contentType === PATCH_STRATEGIC ? goFormat(JSON.parse(bodyText)) : JSON.stringify(patched);
+    reportPatchErrors(errors, directive, options.warnings, value);
   }
 
   /**
@@ -469,7 +606,12 @@ export class Registry {
       else delete metadata.generation;
       const causes = validateLabels(metadata.labels);
       if (causes.length > 0) throw invalid(def.group, def.kind, old.metadata.name, causes);
-      next = { ...input, apiVersion: old.apiVersion, kind: old.kind, metadata } as KObject;
+      next = {
+        ...input,
+        apiVersion: old.apiVersion,
+        kind: old.kind,
+        metadata: normalizeObjectMeta(metadata),
+      } as KObject;
       if (def.statusSubresource) {
         if (old.status === undefined) delete next.status;
         else next.status = old.status;
@@ -632,6 +774,19 @@ export class Registry {
     this.store.put(resourceKey(def), { ...entry.obj, metadata });
   }
 
+  /**
+   * A create/update body as kube-apiserver decodes it: the right apiVersion and kind, fields the schema does not
+   * declare pruned, and the strict decoding errors (repeated keys, unknown fields) handled per `fieldValidation`.
+   */
+  private decodeBody(def: ResourceDef, version: string, body: unknown, options: WriteOptions): Json {
+    const input = this.checkBody(def, version, body);
+    const directive = options.fieldValidation ?? "Warn";
+    const unknown = pruneUnknownFields(def, version, input);
+    const errors = [...(options.duplicates ?? []).map(duplicateField), ...unknown.map(unknownField)];
+    reportDecodeErrors(def.kind, version, errors, directive, options.warnings);
+    return input;
+  }
+
   /** Validates a body against the URL's resource: an object of the right apiVersion/kind. */
   private checkBody(def: ResourceDef, version: string, body: unknown): Json {
     const input = rec(body);
@@ -714,6 +869,15 @@ export class Registry {
         return normalizeEventTimes(obj);
       case "Service":
         return this.defaultService(obj);
+      case "Secret":
+        return secretDefaults(obj);
+      case "Deployment":
+      case "ReplicaSet":
+      case "ReplicationController": {
+        // `SetDefaults_Deployment` & co.: one replica unless told otherwise.
+        const spec = rec(obj.spec) ?? {};
+        return spec.replicas === undefined ? { ...obj, spec: { ...spec, replicas: 1 } } : obj;
+      }
       default:
         return obj;
     }
@@ -742,6 +906,23 @@ function serviceDefaults(obj: KObject, allocate: () => string): KObject {
     });
   }
   return { ...obj, spec, status: rec(obj.status) ?? { loadBalancer: {} } };
+}
+
+/** Secret's strategy: `stringData` is write-only, merged into `data` (base64); `type` defaults to Opaque. */
+function secretDefaults(obj: KObject): KObject {
+  const { stringData, ...rest } = obj;
+  const out: KObject = {
+    ...rest,
+    type: typeof obj.type === "string" && obj.type !== "" ? obj.type : "Opaque",
+  };
+  const plain = rec(stringData);
+  if (plain && Object.keys(plain).length > 0) {
+    const data: Record<string, unknown> = { ...(rec(obj.data) ?? {}) };
+    for (const [key, value] of Object.entries(plain))
+      data[key] = Buffer.from(String(value)).toString("base64");
+    out.data = data;
+  }
+  return out;
 }
 
 /** The Scale a `/scale` GET returns for `obj` (missing spec replicas read as 0, like apiextensions). */
@@ -817,6 +998,6 @@ function decodeContinue(token: string): { after: string; rv: number } {
     // fall through to the error below
   }
   throw badRequest(
-    "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+    "invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
   );
 }

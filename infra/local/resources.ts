@@ -44,6 +44,11 @@ export interface ResourceDef {
   readonly printerColumns?: readonly PrinterColumn[];
   /** Field labels accepted in fieldSelector besides metadata.name and metadata.namespace. */
   readonly fieldLabels: readonly string[];
+  /**
+   * A create-only review (SelfSubjectAccessReview and friends): never stored, the created object comes back with
+   * the server's answer in its status, and discovery lists only `create`.
+   */
+  readonly review?: true;
 }
 
 const CRD_VERBS = [
@@ -58,6 +63,36 @@ const CRD_VERBS = [
 ] as const;
 export const RESOURCE_VERBS: readonly string[] = CRD_VERBS;
 export const SUBRESOURCE_VERBS: readonly string[] = ["get", "patch", "update"];
+const REVIEW_VERBS: readonly string[] = ["create"];
+
+/** The verbs discovery lists for a resource. */
+export function resourceVerbs(def: ResourceDef): readonly string[] {
+  return def.review ? REVIEW_VERBS : RESOURCE_VERBS;
+}
+
+/** A built-in kind's entry with the common defaults (namespaced, no short names, categories or subresources). */
+function builtin(
+  group: string,
+  plural: string,
+  kind: string,
+  extra: Partial<Omit<ResourceDef, "group" | "plural" | "kind">> = {},
+): ResourceDef {
+  return {
+    group,
+    versions: ["v1"],
+    storageVersion: "v1",
+    plural,
+    singular: kind.toLowerCase(),
+    kind,
+    shortNames: [],
+    categories: [],
+    namespaced: true,
+    builtin: true,
+    statusSubresource: false,
+    fieldLabels: [],
+    ...extra,
+  };
+}
 
 const replicaColumns = (children: string): PrinterColumn[] => [
   {
@@ -347,6 +382,48 @@ export const RESOURCES: readonly ResourceDef[] = [
     statusSubresource: false,
     fieldLabels: [],
   },
+  builtin("", "nodes", "Node", {
+    shortNames: ["no"],
+    namespaced: false,
+    statusSubresource: true,
+    fieldLabels: ["spec.unschedulable"],
+  }),
+  builtin("", "configmaps", "ConfigMap", { shortNames: ["cm"] }),
+  builtin("", "secrets", "Secret", { fieldLabels: ["type"] }),
+  builtin("", "replicationcontrollers", "ReplicationController", {
+    shortNames: ["rc"],
+    categories: ["all"],
+    statusSubresource: true,
+    fieldLabels: ["status.replicas"],
+  }),
+  builtin("apps", "deployments", "Deployment", {
+    shortNames: ["deploy"],
+    categories: ["all"],
+    statusSubresource: true,
+  }),
+  builtin("apps", "replicasets", "ReplicaSet", {
+    shortNames: ["rs"],
+    categories: ["all"],
+    statusSubresource: true,
+    fieldLabels: ["status.replicas"],
+  }),
+  builtin("apps", "daemonsets", "DaemonSet", {
+    shortNames: ["ds"],
+    categories: ["all"],
+    statusSubresource: true,
+  }),
+  builtin("authorization.k8s.io", "selfsubjectaccessreviews", "SelfSubjectAccessReview", {
+    namespaced: false,
+    review: true,
+  }),
+  builtin("authorization.k8s.io", "selfsubjectrulesreviews", "SelfSubjectRulesReview", {
+    namespaced: false,
+    review: true,
+  }),
+  builtin("authentication.k8s.io", "selfsubjectreviews", "SelfSubjectReview", {
+    namespaced: false,
+    review: true,
+  }),
 ];
 
 /** `group/plural` (core: `plural`), the key objects are stored under. */

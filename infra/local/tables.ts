@@ -904,7 +904,251 @@ function formatRfc3339(ms: number): string {
   return `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}Z`;
 }
 
+/** `findNodeRoles`: `node-role.kubernetes.io/<role>` label suffixes and `kubernetes.io/role`, sorted, unique. */
+function nodeRoles(labels: Obj): string[] {
+  const roles = new Set<string>();
+  for (const [key, value] of Object.entries(labels)) {
+    if (key.startsWith("node-role.kubernetes.io/")) {
+      const role = key.slice("node-role.kubernetes.io/".length);
+      if (role !== "") roles.add(role);
+    } else if (key === "kubernetes.io/role" && str(value) !== "") roles.add(str(value));
+  }
+  return [...roles].sort();
+}
+
+function nodeAddress(obj: Obj, type: string): string {
+  return str(list(rec(obj.status).addresses).find((a) => a.type === type)?.address) || "<none>";
+}
+
+const nodePrinter: Printer = {
+  columns: [
+    NAME_COLUMN,
+    column("Status", "string", "The status of the node"),
+    column("Roles", "string", "The roles of the node"),
+    AGE_COLUMN,
+    column("Version", "string", "Kubelet version reported by the node."),
+    column("Internal-IP", "string", "List of addresses reachable to the node.", 1),
+    column("External-IP", "string", "List of addresses reachable to the node.", 1),
+    column("OS-Image", "string", "OS image reported by the node.", 1),
+    column("Kernel-Version", "string", "Kernel version reported by the node.", 1),
+    column("Container-Runtime", "string", "Container runtime version reported by the node.", 1),
+  ],
+  cells(obj, now) {
+    const status = rec(obj.status);
+    const ready = list(status.conditions).find((c) => c.type === "Ready");
+    const states = ready === undefined ? ["Unknown"] : [ready.status === "True" ? "Ready" : "NotReady"];
+    if (rec(obj.spec).unschedulable === true) states.push("SchedulingDisabled");
+    const info = rec(status.nodeInfo);
+    return [
+      nameOf(obj),
+      states.join(","),
+      nodeRoles(rec(rec(obj.metadata).labels)).join(",") || "<none>",
+      ageOf(obj, now),
+      str(info.kubeletVersion),
+      nodeAddress(obj, "InternalIP"),
+      nodeAddress(obj, "ExternalIP"),
+      str(info.osImage) || "<unknown>",
+      str(info.kernelVersion) || "<unknown>",
+      str(info.containerRuntimeVersion) || "<unknown>",
+    ];
+  },
+};
+
+const configMapPrinter: Printer = {
+  columns: [
+    NAME_COLUMN,
+    column("Data", "integer", "Number of entries in the data and binaryData."),
+    AGE_COLUMN,
+  ],
+  cells: (obj, now) => [
+    nameOf(obj),
+    Object.keys(rec(obj.data)).length + Object.keys(rec(obj.binaryData)).length,
+    ageOf(obj, now),
+  ],
+};
+
+const secretPrinter: Printer = {
+  columns: [
+    NAME_COLUMN,
+    column("Type", "string", "The type of the secret"),
+    column("Data", "integer", "The number of entries in the data"),
+    AGE_COLUMN,
+  ],
+  cells: (obj, now) => [nameOf(obj), str(obj.type), Object.keys(rec(obj.data)).length, ageOf(obj, now)],
+};
+
+/** `metav1.LabelSelectorAsSelector(...).String()`: sorted requirements, `<none>` for a nil selector. */
+function formatLabelSelector(selector: unknown): string {
+  if (selector === undefined || selector === null) return "<none>";
+  const sel = rec(selector);
+  const parts: [string, string][] = Object.entries(rec(sel.matchLabels)).map(([k, v]) => [
+    k,
+    `${k}=${str(v)}`,
+  ]);
+  for (const e of list(sel.matchExpressions)) {
+    const key = str(e.key);
+    const values = (Array.isArray(e.values) ? e.values.map(str) : []).sort().join(",");
+    const text =
+      e.operator === "In"
+        ? `${key} in (${values})`
+        : e.operator === "NotIn"
+          ? `${key} notin (${values})`
+          : e.operator === "Exists"
+            ? key
+            : `!${key}`;
+    parts.push([key, text]);
+  }
+  return parts
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, text]) => text)
+    .join(",");
+}
+
+function templateContainers(obj: Obj): Obj[] {
+  return list(rec(rec(rec(obj.spec).template).spec).containers);
+}
+
+const WORKLOAD_WIDE = [
+  column("Containers", "string", "Names of each container in the template.", 1),
+  column("Images", "string", "Images referenced by each container in the template.", 1),
+  column(
+    "Selector",
+    "string",
+    "Label selector for pods. Existing pods selected by this will be the ones affected.",
+    1,
+  ),
+];
+
+function workloadWide(obj: Obj, selector: string): string[] {
+  const containers = templateContainers(obj);
+  return [
+    containers.map((c) => str(c.name)).join(","),
+    containers.map((c) => str(c.image)).join(","),
+    selector,
+  ];
+}
+
+const deploymentPrinter: Printer = {
+  columns: [
+    NAME_COLUMN,
+    column("Ready", "string", "Number of the pod with ready state"),
+    column(
+      "Up-to-date",
+      "string",
+      "Total number of non-terminated pods targeted by this deployment that have the desired template spec.",
+    ),
+    column(
+      "Available",
+      "string",
+      "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.",
+    ),
+    AGE_COLUMN,
+    ...WORKLOAD_WIDE,
+  ],
+  cells(obj, now) {
+    const spec = rec(obj.spec);
+    const status = rec(obj.status);
+    return [
+      nameOf(obj),
+      `${int(status.readyReplicas)}/${int(spec.replicas)}`,
+      int(status.updatedReplicas),
+      int(status.availableReplicas),
+      ageOf(obj, now),
+      ...workloadWide(obj, formatLabelSelector(spec.selector)),
+    ];
+  },
+};
+
+const replicaColumns = [
+  NAME_COLUMN,
+  column("Desired", "integer", "Number of desired pods."),
+  column("Current", "integer", "Number of actual pods."),
+  column("Ready", "integer", "Number of ready pods."),
+  AGE_COLUMN,
+  ...WORKLOAD_WIDE,
+];
+
+const replicaSetPrinter: Printer = {
+  columns: replicaColumns,
+  cells(obj, now) {
+    const spec = rec(obj.spec);
+    const status = rec(obj.status);
+    return [
+      nameOf(obj),
+      int(spec.replicas),
+      int(status.replicas),
+      int(status.readyReplicas),
+      ageOf(obj, now),
+      ...workloadWide(obj, formatLabelSelector(spec.selector)),
+    ];
+  },
+};
+
+const replicationControllerPrinter: Printer = {
+  columns: replicaColumns,
+  cells(obj, now) {
+    const spec = rec(obj.spec);
+    const status = rec(obj.status);
+    return [
+      nameOf(obj),
+      int(spec.replicas),
+      int(status.replicas),
+      int(status.readyReplicas),
+      ageOf(obj, now),
+      ...workloadWide(obj, formatLabels(spec.selector)),
+    ];
+  },
+};
+
+const daemonSetPrinter: Printer = {
+  columns: [
+    NAME_COLUMN,
+    column("Desired", "integer", "The total number of nodes that should be running the daemon pod."),
+    column(
+      "Current",
+      "integer",
+      "The number of nodes that are running at least one daemon pod and are supposed to.",
+    ),
+    column(
+      "Ready",
+      "integer",
+      "The number of nodes that should be running the daemon pod and have one ready.",
+    ),
+    column("Up-to-date", "integer", "The total number of nodes that are running the updated daemon pod."),
+    column(
+      "Available",
+      "integer",
+      "The number of nodes that should be running the daemon pod and have one available.",
+    ),
+    column("Node Selector", "string", "Labels a node must have for the daemon pod to run there."),
+    AGE_COLUMN,
+    ...WORKLOAD_WIDE,
+  ],
+  cells(obj, now) {
+    const spec = rec(obj.spec);
+    const status = rec(obj.status);
+    return [
+      nameOf(obj),
+      int(status.desiredNumberScheduled),
+      int(status.currentNumberScheduled),
+      int(status.numberReady),
+      int(status.updatedNumberScheduled),
+      int(status.numberAvailable),
+      formatLabels(rec(rec(spec.template).spec).nodeSelector),
+      ageOf(obj, now),
+      ...workloadWide(obj, formatLabelSelector(spec.selector)),
+    ];
+  },
+};
+
 const BUILTIN_PRINTERS: Readonly<Record<string, Printer>> = {
+  Node: nodePrinter,
+  ConfigMap: configMapPrinter,
+  Secret: secretPrinter,
+  Deployment: deploymentPrinter,
+  ReplicaSet: replicaSetPrinter,
+  ReplicationController: replicationControllerPrinter,
+  DaemonSet: daemonSetPrinter,
   Namespace: namespacePrinter,
   Lease: leasePrinter,
   HorizontalPodAutoscaler: hpaPrinter,

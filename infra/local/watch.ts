@@ -22,6 +22,11 @@ export interface WatchRequest {
   readonly fields: FieldSelector | undefined;
   readonly table: { readonly includeObject: "None" | "Metadata" | "Object" } | undefined;
   readonly allowBookmarks: boolean;
+  /**
+   * WatchList (`sendInitialEvents=true`, beta and on in 1.34): the current objects as ADDED, then a BOOKMARK
+   * annotated `k8s.io/initial-events-end` once they are all sent.
+   */
+  readonly sendInitialEvents?: boolean;
   readonly timeoutSeconds: number | undefined;
 }
 
@@ -70,9 +75,20 @@ export function openWatch(registry: Registry, req: WatchRequest): ReadableStream
       };
 
       const rv = req.resourceVersion;
-      if (rv === undefined || rv === "" || rv === "0") {
+      if (rv === undefined || rv === "" || rv === "0" || req.sendInitialEvents) {
         for (const entry of store.list(resource, req.def.namespaced ? req.namespace : undefined)) {
           if (matches(entry)) send("ADDED", encodeObject(entry));
+        }
+        if (req.sendInitialEvents && req.allowBookmarks) {
+          const bookmark = {
+            kind: req.def.kind,
+            apiVersion: groupVersion(req.def.group, req.version),
+            metadata: {
+              resourceVersion: String(store.currentResourceVersion()),
+              annotations: { "k8s.io/initial-events-end": "true" },
+            },
+          };
+          send("BOOKMARK", JSON.stringify(bookmark));
         }
       } else {
         const from = Number(rv);

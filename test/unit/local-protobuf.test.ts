@@ -495,8 +495,8 @@ describe("decodeProtobufBody rejections", () => {
   });
 
   it.each([
-    // a real kubectl 1.33 `create configmap` body: typed, protobuf, but not a kind we decode
-    ["ConfigMap from kubectl 1.33", fixture("configmap.kubectl-1.33.bin"), "ConfigMap (v1)"],
+    // a built-in kind kubectl never POSTs as protobuf to the local cluster
+    ["v1 Pod", envelope("v1", "Pod", encode()), "Pod (v1)"],
     // right kind, version we have no schema for
     [
       "autoscaling/v2beta2 HPA",
@@ -514,11 +514,25 @@ describe("decodeProtobufBody rejections", () => {
     expect(err.message).toContain("send application/json");
   });
 
+  it("decodes what `kubectl create configmap cm --from-literal=a=b` (1.33) POSTs", () => {
+    expect(decodeProtobufBody(fixture("configmap.kubectl-1.33.bin"))).toStrictEqual({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "cm", namespace: "default" },
+      data: { a: "b" },
+    });
+  });
+
   it("lists exactly the kinds it can decode", () => {
     expect(PROTOBUF_KINDS.map((k) => `${k.apiVersion}/${k.kind}`)).toStrictEqual([
       "autoscaling/v1/HorizontalPodAutoscaler",
       "autoscaling/v2/HorizontalPodAutoscaler",
       "v1/Namespace",
+      "v1/ConfigMap",
+      "v1/Secret",
+      "authorization.k8s.io/v1/SelfSubjectAccessReview",
+      "authorization.k8s.io/v1/SelfSubjectRulesReview",
+      "authentication.k8s.io/v1/SelfSubjectReview",
     ]);
   });
 });

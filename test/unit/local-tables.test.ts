@@ -712,13 +712,13 @@ describe("built-in tables", () => {
   });
 
   it("uses the default convertor (Name, Created At) for a built-in kind without a printer", () => {
-    const configMaps: ResourceDef = { ...def("Lease"), kind: "ConfigMap", plural: "configmaps" };
-    expect(columnDefinitions(configMaps).map((c) => [c.name, c.type])).toEqual([
+    const templates: ResourceDef = { ...def("Lease"), kind: "PodTemplate", plural: "podtemplates" };
+    expect(columnDefinitions(templates).map((c) => [c.name, c.type])).toEqual([
       ["Name", "string"],
       ["Created At", "date"],
     ]);
-    expect(cellsOf(configMaps, { metadata: meta("cm") })).toEqual(["cm", "2024-06-01T11:58:30Z"]);
-    expect(cellsOf(configMaps, { metadata: { name: "cm" } })).toEqual(["cm", "0001-01-01T00:00:00Z"]);
+    expect(cellsOf(templates, { metadata: meta("pt") })).toEqual(["pt", "2024-06-01T11:58:30Z"]);
+    expect(cellsOf(templates, { metadata: { name: "pt" } })).toEqual(["pt", "0001-01-01T00:00:00Z"]);
   });
 });
 
