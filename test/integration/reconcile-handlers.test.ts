@@ -1,27 +1,26 @@
 /**
- * The reconcile function's edges against a real local cluster: the Lambda entry with EventBridge fixtures (schedule,
- * per-pool fan-out event, malformed events), `POST /reconcile` over HTTP (function URL event and the Node app), and
- * bad pools that bypass admission (as on a cluster without KubeVirt's webhook): no writes or a clear failure report.
+ * The reconcile function's edges on the embedded and the real control plane, as the functions' own identity: the
+ * Lambda entry with EventBridge fixtures (schedule, per-pool fan-out event, malformed events), `POST /reconcile`
+ * over HTTP (function URL event and the Node app), and bad pools that bypass admission (as on a cluster without
+ * KubeVirt's webhook, which the real control plane is): no writes or a clear failure report.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { createFunctionApp } from "../../functions/app";
 import { passDeps } from "../../functions/bootstrap";
 import { createReconcileHandler, onReconcileEvent } from "../../functions/reconcile/handler";
 import { reconcileRoutes } from "../../functions/reconcile/routes";
-import { RESOURCES } from "../../infra/local";
 import type { KObject } from "../../infra/local/store";
+import { createKube, type Kube } from "../../shared/kube";
 import { reconcilePool } from "../../shared/reconcile";
-import { startTestCluster, type TestCluster } from "../support/local-cluster";
+import { describeClusters, type SuiteCluster, startSuiteCluster } from "../support/clusters";
 import { type Reconciler, reconciler } from "../support/reconcile";
 
 const FIXTURES = join(import.meta.dirname, "../fixtures/eventbridge");
 const fixture = (name: string) =>
   JSON.parse(readFileSync(join(FIXTURES, name), "utf8")) as Record<string, unknown>;
 const TOKEN = "reconcile-token-for-tests-0123456789";
-
-const poolDef = RESOURCES.find((d) => d.kind === "VirtualMachinePool");
 
 function poolObject(
   name: string,
@@ -53,18 +52,42 @@ function poolObject(
   } as unknown as KObject;
 }
 
-describe("reconcile function edges", () => {
-  let env: TestCluster;
+describeClusters("reconcile function edges", (kind) => {
+  let env: SuiteCluster;
   let r: Reconciler;
+  /** The test's own reads and setup writes, as an operator with kubectl would make them. */
+  let admin: Kube;
+
+  /** Creates a pool through the API as a user would: name, annotations and spec (KubeVirt's admission applies). */
+  const createPool = (obj: KObject) =>
+    admin.create("VirtualMachinePool", {
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      metadata: {
+        name: obj.metadata.name,
+        namespace: "default",
+        ...(obj.metadata.annotations ? { annotations: obj.metadata.annotations } : {}),
+      },
+      spec: obj.spec,
+    } as never);
+
+  /**
+   * Stores a pool KubeVirt's admission webhook would refuse: the embedded server emulates the webhook, so the
+   * test writes to its store; the real control plane has KubeVirt's CRDs but not its webhook, so a create takes it.
+   */
+  const createUnadmitted = async (obj: KObject) => {
+    if (env.local) env.local.store.put("virtualmachinepools.pool.kubevirt.io", obj);
+    else await createPool(obj);
+  };
+
+  const vmNames = async () =>
+    (await admin.list("VirtualMachine", { namespace: "default" })).map((vm) => vm.metadata.name);
 
   beforeAll(async () => {
-    env = await startTestCluster({ simulator: { startDelayMs: 5, stepDelayMs: 5 } });
+    env = await startSuiteCluster(kind, { simulator: { startDelayMs: 5, stepDelayMs: 5 } });
     r = reconciler(env, { reconcileToken: TOKEN });
-    if (!poolDef) throw new Error("resource table incomplete");
-    env.cluster.registry.create(poolDef, "v1beta1", "default", {
-      ...poolObject("good"),
-      metadata: { name: "good" },
-    });
+    admin = createKube({ kind: "kubeconfig", path: env.kubeconfig });
+    await createPool(poolObject("good"));
   });
   afterAll(async () => env?.close());
 
@@ -92,9 +115,7 @@ describe("reconcile function edges", () => {
     };
     expect(result.ok).toBe(true);
     expect(result.results).toContainEqual(expect.objectContaining({ name: "good", outcome: "Acted" }));
-    expect(
-      env.cluster.store.list("virtualmachines.kubevirt.io", "default").map((e) => e.obj.metadata.name),
-    ).toEqual(["good-0", "good-1", "good-2"]);
+    expect(await vmNames()).toEqual(["good-0", "good-1", "good-2"]);
   });
 
   it("a Pool Reconcile Requested event runs one pool's pass; the fan-out publishes one event per pool", async () => {
@@ -192,15 +213,12 @@ describe("reconcile function edges", () => {
   });
 
   it("a pool whose selector does not match its template labels is skipped with a reason and no writes", async () => {
-    env.cluster.store.put(
-      "virtualmachinepools.pool.kubevirt.io",
-      poolObject("mismatch", { selector: { other: "x" } }),
-    );
+    await createUnadmitted(poolObject("mismatch", { selector: { other: "x" } }));
     const { value, writes } = await writesDuring(() => passFor("mismatch"));
     expect(value?.outcome).toBe("Skipped");
     expect(value?.message).toMatch(/selector/i);
     expect(writes).toBe(0);
-    env.cluster.store.remove("virtualmachinepools.pool.kubevirt.io", "default", "mismatch");
+    await admin.delete("VirtualMachinePool", "default", "mismatch");
   });
 
   it("a pool with a broken template (no runStrategy, admitted where no KubeVirt webhook runs) is reported once and creates nothing", async () => {
@@ -208,23 +226,19 @@ describe("reconcile function edges", () => {
       spec: { virtualMachineTemplate: { spec: Record<string, unknown> } };
     };
     delete broken.spec.virtualMachineTemplate.spec.runStrategy;
-    env.cluster.store.put("virtualmachinepools.pool.kubevirt.io", broken as unknown as KObject);
+    await createUnadmitted(broken as unknown as KObject);
     r.runtime.kube.resetStats();
     const result = await passFor("broken");
     expect(result).toMatchObject({ outcome: "Skipped", reason: "InvalidTemplate", statusWritten: true });
     expect(result?.message).toContain("RunStrategy must be specified");
     expect(r.runtime.kube.stats().byVerb.create ?? 0).toBe(1); // the Warning event, no VM
-    const vms = env.cluster.store
-      .list("virtualmachines.kubevirt.io", "default")
-      .map((e) => e.obj.metadata.name);
+    const vms = await vmNames();
     expect(vms.filter((n) => n.startsWith("broken"))).toEqual([]);
-    const events = env.cluster.store
-      .list("events", "default")
-      .map((e) => e.obj as unknown as { involvedObject: { name: string }; reason: string; type: string })
-      .filter((e) => e.involvedObject.name === "broken");
+    const events = (await admin.list("Event", { namespace: "default" })).filter(
+      (e) => e.involvedObject.name === "broken",
+    );
     expect(events).toEqual([expect.objectContaining({ type: "Warning", reason: "InvalidTemplate" })]);
-    const status = env.cluster.store.get("virtualmachinepools.pool.kubevirt.io", "default", "broken")?.obj
-      .status as {
+    const status = (await admin.get("VirtualMachinePool", "default", "broken"))?.status as {
       conditions?: { type: string; reason: string }[];
     };
     expect(status.conditions).toContainEqual(
@@ -237,17 +251,13 @@ describe("reconcile function edges", () => {
   });
 
   it("stands down for a pool opted out with vmpool-functions.io/managed=false: no writes at all", async () => {
-    if (!poolDef) throw new Error("resource table incomplete");
-    env.cluster.registry.create(poolDef, "v1beta1", "default", {
-      ...poolObject("theirs"),
-      metadata: { name: "theirs", annotations: { "vmpool-functions.io/managed": "false" } },
-    });
+    const theirs = poolObject("theirs");
+    theirs.metadata.annotations = { "vmpool-functions.io/managed": "false" };
+    await createPool(theirs);
     const { value, writes } = await writesDuring(() => passFor("theirs"));
     expect(value).toMatchObject({ outcome: "StoodDown", reason: "OptedOut" });
     expect(writes).toBe(0);
-    const vms = env.cluster.store
-      .list("virtualmachines.kubevirt.io", "default")
-      .map((e) => e.obj.metadata.name);
+    const vms = await vmNames();
     expect(vms.filter((n) => n.startsWith("theirs"))).toEqual([]);
   });
 });
