@@ -10,6 +10,7 @@ import { runInfra } from "./infra";
 import { runLoad } from "./load";
 import { runReconcile } from "./reconcile";
 import { parseServeFlags, startServe } from "./serve";
+import { parseSimulateFlags, runSimulate } from "./simulate";
 
 const USAGE = `usage: vmpool <command> [flags]
 
@@ -27,6 +28,8 @@ commands:
   control-plane build
              build the real control plane (kube-apiserver, kube-controller-manager, etcd) with Go into .local/k8s/bin
   load       <ns/name | vmirs/ns/name> <percent>   set the simulated CPU load of a pool's VMIs (local cluster)
+  simulate   --kubeconfig FILE [--nodes N] [--seed N]
+             the KubeVirt simulator over the API, for a cluster without KubeVirt (kind, CI, --real)
   help       show this text`;
 
 async function dev(args: string[]): Promise<void> {
@@ -148,6 +151,21 @@ async function main(argv: string[]): Promise<void> {
         env: process.env,
         print: (text) => console.log(text),
       });
+      return;
+    }
+    case "simulate": {
+      const { values } = parseArgs({
+        args: rest,
+        options: { kubeconfig: { type: "string" }, nodes: { type: "string" }, seed: { type: "string" } },
+        strict: true,
+      });
+      const simulator = await runSimulate(parseSimulateFlags(values), (line) => console.log(line));
+      const stop = () => {
+        simulator.stop();
+        process.exit(0);
+      };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
       return;
     }
     case "control-plane": {
