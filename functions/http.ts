@@ -1,10 +1,12 @@
 /**
  * HTTP conventions shared by every function's routes: one error shape (`{ error: { reason, message } }`) rendered
- * from ReasonedErrors by a single `onError`, bearer-token checks with a timing-safe compare, and JSON body parsing
- * through a zod schema whose failures name the field (400), never a crash or a 500.
+ * from ReasonedErrors by a single `onError`, bearer-token checks with a timing-safe compare, a body size limit
+ * that stops reading at the limit, and JSON body parsing through a zod schema whose failures name the field
+ * (400), never a crash or a 500. Routes check credentials that come in headers before the body is read.
  */
 import { timingSafeEqual } from "node:crypto";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
 import { describeIssue } from "../shared/config";
 import { ReasonedError } from "../shared/errors";
@@ -54,14 +56,31 @@ export function requireBearer(header: string | undefined, expected: string | und
 /** Largest JSON body any route accepts. */
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
-/** Reads the raw body, refusing anything larger than `limit` with 413. */
+function tooLarge(limit: number): ReasonedError {
+  return new ReasonedError("PayloadTooLarge", `body larger than ${limit} bytes`, { status: 413 });
+}
+
+/**
+ * Refuses a body larger than `limit` with 413 `PayloadTooLarge`. hono's bodyLimit refuses a declared
+ * Content-Length above the limit unread, and reads a chunked body only up to the limit, then stops (the Node
+ * server discards what else arrives, for at most 500 ms, and closes the connection), so an upload of any size
+ * costs at most `limit` bytes. Put it after the checks of credentials that come in headers.
+ */
+export function limitBody(limit = MAX_JSON_BODY_BYTES): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: limit,
+    onError: () => {
+      throw tooLarge(limit);
+    },
+  });
+}
+
+/** Reads the raw body, refusing anything larger than `limit` with 413 (behind `limitBody`, a second check). */
 export async function readRawBody(c: Context, limit = MAX_JSON_BODY_BYTES): Promise<string> {
   const declared = Number(c.req.header("content-length") ?? "0");
-  if (declared > limit)
-    throw new ReasonedError("PayloadTooLarge", `body larger than ${limit} bytes`, { status: 413 });
+  if (declared > limit) throw tooLarge(limit);
   const buffer = await c.req.arrayBuffer();
-  if (buffer.byteLength > limit)
-    throw new ReasonedError("PayloadTooLarge", `body larger than ${limit} bytes`, { status: 413 });
+  if (buffer.byteLength > limit) throw tooLarge(limit);
   return new TextDecoder().decode(buffer);
 }
 

@@ -1,10 +1,11 @@
 /**
  * The autoscale function's HTTP routes, one per registered signal source (`POST /hooks/alertmanager`,
- * `/hooks/grafana`, `/hooks/events`, `/hooks/metrics`): read the raw body, authenticate (401), parse (400 naming
- * the field), run the shared use-case, answer with one result per alert. Nothing is written before the delivery
- * is authenticated and parsed.
+ * `/hooks/grafana`, `/hooks/events`, `/hooks/metrics`): check the credentials the headers carry (401) before
+ * reading the body up to the size limit (413), authenticate the delivery in full, parse (400 naming the field),
+ * run the shared use-case, answer with one result per alert. Nothing is written before the delivery is
+ * authenticated and parsed.
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import {
   type AutoscaleConfig,
   type AutoscaleDeps,
@@ -17,7 +18,7 @@ import {
   type SourceContext,
 } from "../../shared/autoscale";
 import { ReasonedError } from "../../shared/errors";
-import { readRawBody } from "../http";
+import { limitBody, readRawBody } from "../http";
 import type { Runtime } from "../runtime";
 
 /** The use-case's dependencies from the runtime (built once per cold start). */
@@ -65,7 +66,11 @@ export function autoscaleRoutes(runtime: Runtime, config: AutoscaleConfig = auto
   const app = new Hono();
   const deps = autoscaleDeps(runtime, config);
   for (const source of Object.values(SOURCES)) {
-    app.post(source.path, async (c) => {
+    const headersFirst: MiddlewareHandler = (c, next) => {
+      source.authenticateHeaders({ header: (name) => c.req.header(name) }, sourceContext(runtime, config));
+      return next();
+    };
+    app.post(source.path, headersFirst, limitBody(), async (c) => {
       const delivery: Delivery = { rawBody: await readRawBody(c), header: (name) => c.req.header(name) };
       const signals = acceptDelivery(source, delivery, sourceContext(runtime, config));
       const report = await autoscale(deps, signals);

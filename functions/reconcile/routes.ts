@@ -3,11 +3,11 @@
  * pass; `{ namespace }` one namespace; `{ kind?, namespace, name }` one pool; `dryRun: true` plans only.
  */
 import { randomUUID } from "node:crypto";
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { formatPlan, type PassResult, POOL_KINDS, reconcileAll, reconcilePool } from "../../shared/reconcile";
 import { passDeps } from "../bootstrap";
-import { parseJsonBody, requireBearer } from "../http";
+import { limitBody, parseJsonBody, requireBearer } from "../http";
 import type { Runtime } from "../runtime";
 
 const bodySchema = z.strictObject({
@@ -38,8 +38,11 @@ export function passSummary(result: PassResult) {
 
 export function reconcileRoutes(runtime: Runtime): Hono {
   const app = new Hono();
-  app.post("/reconcile", async (c) => {
+  const authenticated: MiddlewareHandler = (c, next) => {
     requireBearer(c.req.header("authorization"), runtime.secrets.reconcileToken, "reconcileToken");
+    return next();
+  };
+  app.post("/reconcile", authenticated, limitBody(), async (c) => {
     const body = await parseJsonBody(c, bodySchema);
     const deps = passDeps(runtime, `manual-${randomUUID()}`);
     if (body.name !== undefined) {

@@ -6,7 +6,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { ReasonedError } from "../errors";
-import type { Delivery } from "./sources/types";
+import type { Delivery, DeliveryHeaders } from "./sources/types";
 
 /** Grafana signs with this header unless the contact point names another (grafana/alerting defaultHeaderName). */
 export const GRAFANA_SIGNATURE_HEADER = "X-Grafana-Alert-Signature";
@@ -50,7 +50,7 @@ function presentedSecret(header: string | undefined): string | undefined {
  * Accepts `Authorization: Bearer <token>` or basic auth whose password is `token`. Throws 401 `Unauthorized`
  * (missing or wrong), or 503 `NotConfigured` when no token is configured: outside dev mode nothing has a default.
  */
-export function requireToken(delivery: Delivery, token: string | undefined, what: string): void {
+export function requireToken(delivery: DeliveryHeaders, token: string | undefined, what: string): void {
   if (!token)
     throw new ReasonedError("NotConfigured", `${what} is not configured on this server`, { status: 503 });
   const header = delivery.header("authorization");
@@ -69,21 +69,32 @@ export function grafanaSignature(secret: string, body: string, timestamp?: strin
   return mac.digest("hex");
 }
 
+/** The signature header and, when one is signed, a recent timestamp header; throws 401 naming what is wrong. */
+function signedHeaders(
+  headers: DeliveryHeaders,
+  config: HmacConfig,
+  now: Date,
+): { signature: string; timestamp: string | undefined } {
+  const signature = headers.header(config.header);
+  if (signature === undefined || signature === "") throw unauthorized(`missing ${config.header} signature`);
+  if (config.timestampHeader === undefined) return { signature, timestamp: undefined };
+  const timestamp = headers.header(config.timestampHeader);
+  if (timestamp === undefined || !/^\d+$/.test(timestamp))
+    throw unauthorized(`missing or invalid ${config.timestampHeader} timestamp`);
+  const ageSeconds = Math.abs(now.getTime() / 1000 - Number(timestamp));
+  if (ageSeconds > MAX_SIGNATURE_AGE_SECONDS)
+    throw unauthorized(`${config.timestampHeader} is more than ${MAX_SIGNATURE_AGE_SECONDS} s away from now`);
+  return { signature, timestamp };
+}
+
+/** What the headers of a Grafana delivery can show before its body is read: a signature, a recent timestamp. */
+export function requireHmacHeaders(headers: DeliveryHeaders, config: HmacConfig, now: Date): void {
+  signedHeaders(headers, config, now);
+}
+
 /** Checks Grafana's signature over the raw body; throws 401 naming what is missing or wrong. */
 export function requireHmac(delivery: Delivery, config: HmacConfig, now: Date): void {
-  const signature = delivery.header(config.header);
-  if (signature === undefined || signature === "") throw unauthorized(`missing ${config.header} signature`);
-  let timestamp: string | undefined;
-  if (config.timestampHeader !== undefined) {
-    timestamp = delivery.header(config.timestampHeader);
-    if (timestamp === undefined || !/^\d+$/.test(timestamp))
-      throw unauthorized(`missing or invalid ${config.timestampHeader} timestamp`);
-    const ageSeconds = Math.abs(now.getTime() / 1000 - Number(timestamp));
-    if (ageSeconds > MAX_SIGNATURE_AGE_SECONDS)
-      throw unauthorized(
-        `${config.timestampHeader} is more than ${MAX_SIGNATURE_AGE_SECONDS} s away from now`,
-      );
-  }
+  const { signature, timestamp } = signedHeaders(delivery, config, now);
   const expected = grafanaSignature(config.secret, delivery.rawBody, timestamp);
   if (!timingSafeStringEqual(signature.trim().toLowerCase(), expected))
     throw unauthorized("invalid signature");

@@ -19,6 +19,10 @@ export type AlertmanagerPayload = z.infer<typeof AlertmanagerPayloadSchema>;
 export const alertmanagerSource: SignalSource = {
   name: "alertmanager",
   path: "/hooks/alertmanager",
+  // The token travels in a header, so the headers alone decide.
+  authenticateHeaders(headers, context) {
+    requireToken(headers, context.token, "the Alertmanager webhook token (alertmanagerToken)");
+  },
   authenticate(delivery, context) {
     requireToken(delivery, context.token, "the Alertmanager webhook token (alertmanagerToken)");
   },

@@ -122,6 +122,10 @@ export function alarmSignal(body: unknown, context: Parameters<SignalSource["par
 export const cloudwatchSource: SignalSource = {
   name: "cloudwatch",
   path: "/hooks/events",
+  // The token travels in a header, so the headers alone decide.
+  authenticateHeaders(headers, context) {
+    requireToken(headers, context.token, "the events webhook token (alertmanagerToken)");
+  },
   authenticate(delivery, context) {
     requireToken(delivery, context.token, "the events webhook token (alertmanagerToken)");
   },

@@ -6,7 +6,7 @@
  * mapping names a refId. Facts: grafana/alerting `receivers/webhook/v1/webhook.go`, `http/hmac.go`.
  */
 import { z } from "zod";
-import { requireHmac, requireToken } from "../auth";
+import { requireHmac, requireHmacHeaders, requireToken } from "../auth";
 import { checkValue, invalidPayload, parsePayload } from "../signal";
 import { alertSignal, GroupAlertSchema, groupFields, type ValueSource } from "./alert-group";
 import type { SignalSource } from "./types";
@@ -47,6 +47,10 @@ function alertValue(alert: GrafanaAlert, index: number, annotation: string, refI
 export const grafanaSource: SignalSource = {
   name: "grafana",
   path: "/hooks/grafana",
+  authenticateHeaders(headers, context) {
+    if (context.grafanaHmac !== undefined) requireHmacHeaders(headers, context.grafanaHmac, context.now);
+    else requireToken(headers, context.token, "the Grafana webhook token (alertmanagerToken)");
+  },
   authenticate(delivery, context) {
     if (context.grafanaHmac !== undefined) requireHmac(delivery, context.grafanaHmac, context.now);
     else requireToken(delivery, context.token, "the Grafana webhook token (alertmanagerToken)");

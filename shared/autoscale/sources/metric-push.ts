@@ -35,6 +35,10 @@ function sampleKeys(mapping: AlertMapping): AlertMapping {
 export const metricPushSource: SignalSource = {
   name: "metric-push",
   path: "/hooks/metrics",
+  // The token travels in a header, so the headers alone decide.
+  authenticateHeaders(headers, context) {
+    requireToken(headers, context.token, "the metrics webhook token (alertmanagerToken)");
+  },
   authenticate(delivery, context) {
     requireToken(delivery, context.token, "the metrics webhook token (alertmanagerToken)");
   },

@@ -13,6 +13,9 @@ export interface Delivery {
   header(name: string): string | undefined;
 }
 
+/** A delivery's headers alone: what can be checked before its body is read. */
+export type DeliveryHeaders = Pick<Delivery, "header">;
+
 /** What parsing and authentication may depend on. */
 export interface SourceContext {
   readonly mapping: AlertMapping;
@@ -28,6 +31,12 @@ export interface SignalSource {
   readonly name: SourceName;
   /** The route the function server serves it at. */
   readonly path: `/hooks/${string}`;
+  /**
+   * Throws like `authenticate` when the headers alone show the delivery is not from whom we trust (a token is
+   * checked in full, a body signature for presence and age). Called before the body is read, so an
+   * unauthenticated upload is never read.
+   */
+  authenticateHeaders(headers: DeliveryHeaders, context: SourceContext): void;
   /** Throws 401 `Unauthorized` (or 503 `NotConfigured`) unless the delivery comes from whom we trust. */
   authenticate(delivery: Delivery, context: SourceContext): void;
   /** The signals of a parsed JSON body; throws 400 `InvalidPayload` naming the field when it is malformed. */
