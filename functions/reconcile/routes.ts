@@ -5,19 +5,24 @@
 import { randomUUID } from "node:crypto";
 import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { formatPlan, type PassResult, POOL_KINDS, reconcileAll, reconcilePool } from "../../shared/reconcile";
+import {
+  formatPlan,
+  type PassResult,
+  POOL_KINDS,
+  poolRefSchema,
+  reconcileAll,
+  reconcilePool,
+} from "../../shared/reconcile";
 import { passDeps } from "../bootstrap";
 import { limitBody, parseJsonBody, requireBearer } from "../http";
 import type { Runtime } from "../runtime";
 
+// Names and namespaces as every entry point checks them (the shared pool reference): DNS-1123, so nothing but a
+// name ever reaches a request path (`.` once turned a get into a list).
 const bodySchema = z.strictObject({
   kind: z.enum(POOL_KINDS).optional(),
-  namespace: z
-    .string()
-    .max(63)
-    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label")
-    .optional(),
-  name: z.string().min(1).max(253).optional(),
+  namespace: poolRefSchema.shape.namespace.optional(),
+  name: poolRefSchema.shape.name.optional(),
   dryRun: z.boolean().default(false),
 });
 
