@@ -5,7 +5,6 @@
  */
 import { Hono } from "hono";
 import { routePath } from "hono/route";
-import { ReasonedError } from "../shared/errors";
 import { metrics } from "../shared/metrics";
 import { renderError } from "./http";
 import type { Runtime } from "./runtime";
@@ -16,11 +15,7 @@ export type RouteFactory = (runtime: Runtime) => Hono;
 /** Builds the app from the routes of the functions given (all of them on the Node server). */
 export function createFunctionApp(runtime: Runtime, routes: readonly RouteFactory[]): Hono {
   const app = new Hono();
-  app.onError((err, c) => {
-    const response = renderError(err, c, runtime.log);
-    metrics.recordHttpError(err instanceof ReasonedError ? err.reason : "InternalError", response.status);
-    return response;
-  });
+  app.onError((err, c) => renderError(err, c, runtime.log));
   app.notFound((c) =>
     c.json({ error: { reason: "NotFound", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
   );

@@ -11,22 +11,43 @@ import type { z } from "zod";
 import { describeIssue } from "../shared/config";
 import { ReasonedError } from "../shared/errors";
 import type { Logger } from "../shared/log";
+import { metrics } from "../shared/metrics";
 
 /** Body for every error answer. */
 export function errorBody(reason: string, message: string): { error: { reason: string; message: string } } {
   return { error: { reason, message } };
 }
 
-/** The app-wide error handler: ReasonedErrors render themselves; anything else is logged and is a 500. */
+/** nginx's status for a client that closed the connection before the answer: its own doing, not a server error. */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/**
+ * The error handler of every route (counted in `vmpool_http_errors_total` by reason): ReasonedErrors render
+ * themselves. Anything else is a 500 `InternalError`, logged as an error, unless the client had already gone
+ * (the request's signal aborted: an upload abandoned mid-body fails the body read): then it is
+ * `ClientClosedRequest` (499) at info, so nobody can fire 5xx alerts by hanging up.
+ */
 export function renderError(err: unknown, c: Context, log: Logger): Response {
-  if (err instanceof ReasonedError) {
-    const status = err.status >= 400 && err.status < 600 ? err.status : 500;
-    if (status >= 500) log.error({ err, reason: err.reason }, err.message);
-    else log.info({ reason: err.reason, status, path: c.req.path }, err.message);
-    return c.json(errorBody(err.reason, err.message), status as 400);
+  const error = err instanceof ReasonedError ? err : clientClosed(err, c);
+  if (error === undefined) {
+    log.error({ err, path: c.req.path }, "unhandled error");
+    metrics.recordHttpError("InternalError", 500);
+    return c.json(errorBody("InternalError", "internal error"), 500);
   }
-  log.error({ err, path: c.req.path }, "unhandled error");
-  return c.json(errorBody("InternalError", "internal error"), 500);
+  const status = error.status >= 400 && error.status < 600 ? error.status : 500;
+  if (status >= 500) log.error({ err: error, reason: error.reason }, error.message);
+  else log.info({ reason: error.reason, status, path: c.req.path }, error.message);
+  metrics.recordHttpError(error.reason, status);
+  return c.json(errorBody(error.reason, error.message), status as 400);
+}
+
+/** `ClientClosedRequest` when the client went away before the request was answered, else undefined. */
+function clientClosed(err: unknown, c: Context): ReasonedError | undefined {
+  if (!c.req.raw.signal.aborted) return undefined;
+  return new ReasonedError("ClientClosedRequest", "the client closed the connection before the answer", {
+    status: CLIENT_CLOSED_REQUEST,
+    cause: err,
+  });
 }
 
 /** Timing-safe string equality (false for different lengths without leaking where they differ). */
