@@ -79,6 +79,8 @@ export function send(target: Target, req: HttpRequest, timeoutMs = 15_000): Prom
       accept: "application/json",
       ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
       ...req.headers,
+      // Without it node:http sends DELETE bodies chunked, which kube-apiserver refuses.
+      ...(req.body !== undefined ? { "content-length": String(Buffer.byteLength(req.body)) } : {}),
     };
     const r = request(
       url,
@@ -122,6 +124,8 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 const TIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})/g;
 /** `diff -u` header times. */
 const DIFF_TIME = /\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)? [+-]\d{4}/g;
+/** kubectl describe's built-in describers print RFC 1123 times (`Fri, 04 Dec 2026 19:24:59 +0000`). */
+const RFC1123_TIME = /\b[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}\b/g;
 const SERVER = /(https?:\/\/)?(127\.0\.0\.1|localhost):\d+/g;
 /** A Service's ClusterIP: both servers pick one at random from 10.96.0.0/16. */
 const CLUSTER_IP = /\b10\.96\.\d{1,3}\.\d{1,3}\b/g;
@@ -151,13 +155,15 @@ function maskText(text: string): string {
       fraction ? `<time.${fraction.length - 1}>` : "<time>",
     )
     .replace(DIFF_TIME, "<time>")
+    .replace(RFC1123_TIME, "<time>")
     .replace(SERVER, "<server>")
     .replace(CLUSTER_IP, "<cluster-ip>")
     .replace(GENERATED, "$1<gen>")
     .replace(/(resource version: )\d+( \()\d+\)/gi, "$1<rv>$2<rv>)")
     .replace(/(Too large resource version: )\d+(, current: )\d+/g, "$1<rv>$2<rv>")
-    .replace(/(resourceVersion"?:\s*"?)\d+/g, "$1<rv>")
+    .replace(/(resourceVersion(?:\\*")?:\s*(?:\\*")?)\d+/g, "$1<rv>")
     .replace(/(Resource Version:\s+)\d+/g, "$1<rv>")
+    .replace(/(ResourceVersion in (?:the )?(?:precondition|record|object meta)[: (]*)\d+/g, "$1<rv>")
     .replace(/\/tmp\/(LIVE|MERGED)-\d+/g, "/tmp/$1-<n>");
 }
 
