@@ -157,7 +157,7 @@ export function unsupportedMediaType(accepted: readonly string[]): ApiError {
 export function methodNotAllowed(
   message = "the server does not allow this method on the requested resource",
 ): ApiError {
-  return new ApiError(405, "MethodNotAllowed", message);
+  return new ApiError(405, "MethodNotAllowed", message, {});
 }
 
 export function forbidden(message: string, details?: StatusDetails): ApiError {

@@ -107,13 +107,46 @@ export function goFormat(value: unknown): string {
   return String(value);
 }
 
+/** One key of a JSON document, in document order; `duplicate` when its object already had the key. */
+export interface FieldEvent {
+  readonly path: string;
+  readonly duplicate: boolean;
+}
+
 /**
  * Paths of the keys that repeat within one JSON object of `text` (already known to be valid JSON), as
- * sigs.k8s.io/json's strict decoder names them: `spec.replicas`, `spec.items[0].name`. A linear scan: no values are
- * built.
+ * sigs.k8s.io/json's strict decoder names them: `spec.replicas`, `spec.items[0].name`.
  */
 export function duplicateFields(text: string): string[] {
   const out: string[] = [];
+  for (const event of scanFields(text))
+    if (event.duplicate && !out.includes(event.path)) out.push(event.path);
+  return out;
+}
+
+/**
+ * Strict decoding errors in the order a typed decode reports them: document order, a duplicate where it repeats,
+ * an unknown field where it first appears (`events` from {@link scanFields}; unknown paths not in the text last).
+ */
+export function inDocumentOrder(events: readonly FieldEvent[], unknown: readonly string[]): string[] {
+  const first = new Map<string, number>();
+  const positioned: { at: number; text: string }[] = [];
+  events.forEach((event, i) => {
+    if (event.duplicate) positioned.push({ at: i, text: duplicateField(event.path) });
+    else if (!first.has(event.path)) first.set(event.path, i);
+  });
+  for (const path of unknown)
+    positioned.push({ at: first.get(path) ?? events.length, text: unknownField(path) });
+  const seen = new Set<string>();
+  return positioned
+    .sort((a, b) => a.at - b.at)
+    .map((p) => p.text)
+    .filter((text) => !seen.has(text) && seen.add(text) !== undefined);
+}
+
+/** Every key of `text` (valid JSON) with its path, in document order. A linear scan: no values are built. */
+export function scanFields(text: string): FieldEvent[] {
+  const out: FieldEvent[] = [];
   let i = 0;
   const n = text.length;
   const ws = () => {
@@ -170,9 +203,8 @@ export function duplicateFields(text: string): string[] {
       }
       const key = readString();
       const child = path === "" ? key : `${path}.${key}`;
-      if (seen.has(key)) {
-        if (!out.includes(child)) out.push(child);
-      } else seen.add(key);
+      out.push({ path: child, duplicate: seen.has(key) });
+      seen.add(key);
       ws();
       i++; // the colon
       value(child);

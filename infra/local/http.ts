@@ -34,7 +34,7 @@ import {
   unknownResource,
 } from "./errors";
 import { type FaultInjector, faultConfigSchema, type Verb } from "./faults";
-import { duplicateFields, fieldValidationOf, isFieldValidation } from "./fieldvalidation";
+import { type FieldEvent, fieldValidationOf, isFieldValidation, scanFields } from "./fieldvalidation";
 import { OPENAPI_V2_PROTOBUF, openApiV3Document, openApiV3Root } from "./openapi";
 import { decodeProtobufBody, isProtobufContentType } from "./protobuf";
 import {
@@ -175,6 +175,7 @@ async function handleResource(c: Context<Env>, registry: Registry, faults: Fault
   const target = resolveTarget(group, version, rest);
   const watching = c.req.method === "GET" && target.name === undefined && queryBool(c, "watch") === true;
   c.set("output", negotiateOutput(c.req.header("accept"), watching));
+  checkRoute(c.req.method, target);
   const verb = verbOf(c.req.method, target, watching);
   if (target.def.review && verb !== "create") throw methodNotAllowed();
   const injected = await injectFault(c, faults, verb, target);
@@ -214,6 +215,45 @@ export function queryBool(c: Context<Env>, name: string): boolean | undefined {
   return !(value === "0" || value.toLowerCase() === "false");
 }
 
+const SUBRESOURCE_METHODS = new Set(["GET", "PUT", "PATCH"]);
+
+/**
+ * Routes kube-apiserver does not serve. Built-in kinds (go-restful routes): an unknown subresource is the generic
+ * 404, a method the path has no route for the generic 405. CRDs (apiextensions' handler): an unknown or disabled
+ * subresource is the parent's NotFound, a verb a subresource does not support is `<verb> is not supported on
+ * resources of kind "<plural>.<group>"`, a POST to a named path is a create, and a PUT or PATCH of the collection
+ * is 400 `name must be provided`.
+ */
+function checkRoute(method: string, target: Target): void {
+  const { def, name, subresource } = target;
+  if (subresource !== undefined) {
+    const known =
+      (subresource === "status" && def.statusSubresource) ||
+      (subresource === "scale" && def.scale !== undefined) ||
+      (subresource === "log" && def.kind === "Pod");
+    if (!known) throw def.builtin ? unknownResource() : notFound(def.group, def.plural, name ?? "");
+    if (subresource === "log" ? method === "GET" : SUBRESOURCE_METHODS.has(method)) return;
+    if (def.builtin) throw methodNotAllowed();
+    const verb = method === "POST" ? "create" : method.toLowerCase();
+    throw new ApiError(
+      405,
+      "MethodNotAllowed",
+      `${verb} is not supported on resources of kind "${def.plural}.${def.group}"`,
+      { group: def.group, kind: def.plural },
+    );
+  }
+  const collection = name === undefined;
+  if (!["GET", "POST", "PUT", "PATCH", "DELETE"].includes(method)) throw methodNotAllowed();
+  if (
+    def.builtin &&
+    ((method === "POST" && !collection) || ((method === "PUT" || method === "PATCH") && collection))
+  ) {
+    throw methodNotAllowed();
+  }
+  if (!def.builtin && (method === "PUT" || method === "PATCH") && collection)
+    throw badRequest("name must be provided");
+}
+
 function verbOf(method: string, target: Target, watching: boolean): Verb {
   const collection = target.name === undefined;
   switch (method) {
@@ -221,18 +261,13 @@ function verbOf(method: string, target: Target, watching: boolean): Verb {
       if (collection) return watching ? "watch" : "list";
       return "get";
     case "POST":
-      if (!collection) throw methodNotAllowed();
       return "create";
     case "PUT":
-      if (collection) throw methodNotAllowed();
       return "update";
     case "PATCH":
-      if (collection) throw methodNotAllowed();
       return "patch";
-    case "DELETE":
-      return collection ? "deletecollection" : "delete";
     default:
-      throw methodNotAllowed();
+      return collection ? "deletecollection" : "delete";
   }
 }
 
@@ -253,16 +288,33 @@ function negotiateOutput(accept: string | undefined, watching: boolean): Output 
     })
     .filter((c) => c.q > 0 || Number.isNaN(c.q))
     .sort((a, b) => b.q - a.q || a.index - b.index);
+  let plain: Output | undefined;
   for (const { type } of clauses) {
-    if (type === JSON_TYPE || type === "*/*" || type === "application/*" || type === "") return "json";
-    if (type === YAML_TYPE && !watching) return "yaml";
+    const output =
+      type === JSON_TYPE || type === "*/*" || type === "application/*" || type === ""
+        ? "json"
+        : type === YAML_TYPE
+          ? "yaml"
+          : undefined;
+    if (output === undefined) continue;
+    // YAML has no stream serializer: a watch takes the next acceptable type.
+    if (!watching || output === "json") return output;
+    plain ??= output;
+  }
+  if (watching) {
+    throw Object.assign(
+      new ApiError(
+        406,
+        "NotAcceptable",
+        "only the following media types are accepted: application/json;stream=watch, application/vnd.kubernetes.protobuf;stream=watch",
+      ),
+      { output: plain ?? "json" },
+    );
   }
   throw new ApiError(
     406,
     "NotAcceptable",
-    watching
-      ? "only the following media types are accepted: application/json, application/vnd.kubernetes.protobuf"
-      : "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+    "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
   );
 }
 
@@ -418,15 +470,17 @@ function validateListQuery(q: ListQuery, watching: boolean): void {
   if (causes.length > 0) throw invalidOptions("ListOptions", causes);
 }
 
-/** A resourceVersion parameter as the storage versioner parses it; a malformed one is a plain (500) error. */
+/** A resourceVersion parameter as the storage versioner parses it (`strconv.ParseUint`); malformed → 400. */
 function parseResourceVersion(rv: string | undefined): number {
   if (rv === undefined || rv === "" || rv === "0") return 0;
-  if (!/^\d+$/.test(rv)) {
-    const reason = /^[+-]?\d+$/.test(rv) ? "value out of range" : "invalid syntax";
-    throw new ApiError(
-      500,
-      "",
-      `resourceVersion: Invalid value: ${JSON.stringify(rv)}: strconv.ParseUint: parsing ${JSON.stringify(rv)}: ${reason}`,
+  const reason = !/^\d+$/.test(rv)
+    ? "invalid syntax"
+    : BigInt(rv) > 18446744073709551615n
+      ? "value out of range"
+      : undefined;
+  if (reason !== undefined) {
+    throw badRequest(
+      `invalid resource version: resourceVersion: Invalid value: ${JSON.stringify(rv)}: strconv.ParseUint: parsing ${JSON.stringify(rv)}: ${reason}`,
     );
   }
   return Number(rv);
@@ -634,19 +688,19 @@ async function readBody(c: Context<Env>): Promise<Uint8Array> {
 
 /**
  * Decodes a create/update body: JSON (also with no Content-Type), YAML, or kubectl's protobuf. With
- * `fieldValidation` other than Ignore, keys repeated in a JSON body are reported (`options.duplicates`).
+ * `fieldValidation` other than Ignore, a JSON body's keys are listed for the strict decoding errors.
  */
 async function readObject(
   c: Context<Env>,
   options: WriteOptions,
-): Promise<{ body: unknown; duplicates: string[] }> {
+): Promise<{ body: unknown; bodyFields: FieldEvent[] }> {
   const contentType = (c.req.header("content-type") ?? "").split(";")[0]?.trim() ?? "";
   const bytes = await readBody(c);
-  if (isProtobufContentType(contentType)) return { body: decodeProtobufBody(bytes), duplicates: [] };
+  if (isProtobufContentType(contentType)) return { body: decodeProtobufBody(bytes), bodyFields: [] };
   const text = new TextDecoder().decode(bytes);
   if (contentType === "application/yaml" || contentType === "application/x-yaml") {
     try {
-      return { body: parseYaml(text), duplicates: [] };
+      return { body: parseYaml(text), bodyFields: [] };
     } catch (err) {
       throw badRequest(`error converting YAML to JSON: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -659,7 +713,7 @@ async function readObject(
     );
   }
   const body = parseJsonText(text);
-  return { body, duplicates: options.fieldValidation === "Ignore" ? [] : duplicateFields(text) };
+  return { body, bodyFields: options.fieldValidation === "Ignore" ? [] : scanFields(text) };
 }
 
 function parseJsonText(text: string): unknown {
@@ -675,11 +729,33 @@ async function readJson(c: Context<Env>): Promise<unknown> {
   return parseJsonText(new TextDecoder().decode(await readBody(c)));
 }
 
+/**
+ * A CR body goes through the unstructured decoder, which needs `kind` (400 `Object 'Kind' is missing`) and then an
+ * `apiVersion` the endpoint serves; built-in bodies default both from the URL.
+ */
+function checkCustomResourceBody(def: ResourceDef, version: string, body: unknown): void {
+  if (def.builtin || body === null || typeof body !== "object" || Array.isArray(body)) return;
+  const { apiVersion, kind } = body as Record<string, unknown>;
+  if (kind === undefined || kind === "") {
+    const text = JSON.stringify(body);
+    const summary = text.length > 30 ? `${text.slice(0, 30)} ...` : text;
+    throw badRequest(
+      `the object provided is unrecognized (must be of type ${def.kind}): Object 'Kind' is missing in '${text}' (${summary})`,
+    );
+  }
+  const gv = groupVersion(def.group, version);
+  if (apiVersion !== gv) {
+    throw badRequest(
+      `the API version in the data (${typeof apiVersion === "string" ? apiVersion : ""}) does not match the expected API version (${gv})`,
+    );
+  }
+}
+
 async function create(c: Context<Env>, registry: Registry, t: Target): Promise<Response> {
-  if (t.subresource !== undefined) throw methodNotAllowed();
   const options = writeOptions(c, "CreateOptions");
-  const { body, duplicates } = await readObject(c, options);
-  const created = registry.create(t.def, t.version, t.namespace, body, { ...options, duplicates });
+  const { body, bodyFields } = await readObject(c, options);
+  checkCustomResourceBody(t.def, t.version, body);
+  const created = registry.create(t.def, t.version, t.namespace, body, { ...options, bodyFields });
   addWarnings(c, options.warnings);
   return sendObject(c, created, 201);
 }
@@ -687,7 +763,7 @@ async function create(c: Context<Env>, registry: Registry, t: Target): Promise<R
 async function update(c: Context<Env>, registry: Registry, t: Target): Promise<Response> {
   const name = t.name as string;
   const options = writeOptions(c, "UpdateOptions");
-  const { body, duplicates } = await readObject(c, options);
+  const { body, bodyFields } = await readObject(c, options);
   if (t.subresource === "scale") {
     const scale = registry.writeScale(
       t.def,
@@ -698,8 +774,9 @@ async function update(c: Context<Env>, registry: Registry, t: Target): Promise<R
     );
     return sendObject(c, scale);
   }
+  checkCustomResourceBody(t.def, t.version, body);
   const sub = statusOrUndefined(t, name);
-  const updated = registry.update(t.def, t.version, t.namespace, name, body, sub, { ...options, duplicates });
+  const updated = registry.update(t.def, t.version, t.namespace, name, body, sub, { ...options, bodyFields });
   addWarnings(c, options.warnings);
   return sendObject(c, updated);
 }
@@ -817,7 +894,6 @@ async function deleteOptions(c: Context<Env>): Promise<DeleteOptions> {
 }
 
 async function remove(c: Context<Env>, registry: Registry, t: Target): Promise<Response> {
-  if (t.subresource !== undefined) throw methodNotAllowed();
   const result = registry.delete(t.def, t.version, t.namespace, t.name as string, await deleteOptions(c));
   if (!result.deleted) return sendObject(c, result.object);
   return sendObject(c, {
@@ -871,7 +947,8 @@ function renderError(c: Context<Env>, err: unknown): Response {
           log.error({ err }, "unhandled error in the local API server");
           return internalError(err instanceof Error ? err.message : String(err));
         })();
-  const yaml = c.get("output") === "yaml";
+  // A 406 for a watch is still written in the best plain type the client accepts.
+  const yaml = ((apiError as ApiError & { output?: Output }).output ?? c.get("output")) === "yaml";
   const headers: Record<string, string> = { "Content-Type": yaml ? YAML_TYPE : JSON_TYPE };
   const retryAfter = apiError.statusDetails?.retryAfterSeconds;
   if (retryAfter !== undefined) headers["Retry-After"] = String(retryAfter);

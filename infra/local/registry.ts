@@ -26,8 +26,10 @@ import { type FieldSelector, matchesFields, parseFieldSelector } from "./fieldse
 import {
   duplicateField,
   duplicateFields,
+  type FieldEvent,
   type FieldValidation,
   goFormat,
+  inDocumentOrder,
   reportDecodeErrors,
   reportPatchErrors,
   undeclaredFieldsError,
@@ -76,8 +78,8 @@ export interface WriteOptions {
   readonly force?: boolean;
   /** `fieldValidation` (default Warn): what to do about unknown and duplicate fields. */
   readonly fieldValidation?: FieldValidation;
-  /** Paths of keys repeated in the request body (found by the HTTP layer, which has the text). */
-  readonly duplicates?: readonly string[];
+  /** The keys of a JSON request body in document order (the HTTP layer has the text): duplicates and ordering. */
+  readonly bodyFields?: readonly FieldEvent[];
   /** Where warnings for the response's `Warning` headers go. */
   readonly warnings?: string[];
 }
@@ -306,7 +308,7 @@ export class Registry {
     options: WriteOptions = {},
   ): KObject {
     const input = this.decodeBody(def, version, body, options);
-    if (def.review) return answerReview(def, version, input) as KObject;
+    if (def.review) return answerReview(def, version, input, this.now()) as KObject;
     const meta = { ...(rec(input.metadata) ?? {}) } as Partial<ObjectMeta>;
     if (meta.resourceVersion !== undefined && meta.resourceVersion !== "") {
       // etcd3 `store.Create` returns a plain error: 500 without a reason.
@@ -535,6 +537,13 @@ export class Registry {
     options: WriteOptions,
   ): void {
     const directive = options.fieldValidation ?? "Warn";
+    // The 422 shows the patched object before its unknown fields are dropped (or the patch, for strategic merge).
+    const value =
+      directive === "Strict"
+        ? contentType === PATCH_STRATEGIC
+          ? goFormat(JSON.parse(bodyText))
+          : JSON.stringify(patched)
+        : "";
     const unknown = pruneUnknownFields(def, version, patched).map(unknownField);
     if (directive === "Ignore") return;
     const errors: string[] = [];
@@ -553,7 +562,6 @@ export class Registry {
       errors.push(...duplicateFields(bodyText).map(duplicateField));
     }
     errors.push(...unknown);
-    const value = contentType === PATCH_STRATEGIC ? goFormat(JSON.parse(bodyText)) : JSON.stringify(patched);
     reportPatchErrors(errors, directive, options.warnings, value);
   }
 
@@ -782,7 +790,11 @@ export class Registry {
     const input = this.checkBody(def, version, body);
     const directive = options.fieldValidation ?? "Warn";
     const unknown = pruneUnknownFields(def, version, input);
-    const errors = [...(options.duplicates ?? []).map(duplicateField), ...unknown.map(unknownField)];
+    const events = options.bodyFields ?? [];
+    // A typed decode reports in document order; a CRD's decoder reports duplicates, then the pruned fields.
+    const errors = def.builtin
+      ? inDocumentOrder(events, unknown)
+      : [...duplicateFieldsOf(events).map(duplicateField), ...unknown.map(unknownField)];
     reportDecodeErrors(def.kind, version, errors, directive, options.warnings);
     return input;
   }
@@ -798,8 +810,21 @@ export class Registry {
       );
     }
     if (input.kind !== undefined && input.kind !== def.kind) {
+      const kind = String(input.kind);
+      // A CR's kind is validated after decoding (422); a built-in's typed decoder cannot convert (400).
+      if (!def.builtin) {
+        const name = String(rec(input.metadata)?.name ?? "");
+        throw invalid(def.group, kind, name, [
+          {
+            reason: "FieldValueInvalid",
+            message: `Invalid value: "${kind}": must be ${def.kind}`,
+            field: "kind",
+          },
+        ]);
+      }
+      const internal = def.group === "" ? "core" : def.group.split(".")[0];
       throw badRequest(
-        `${String(input.kind)} in version "${version}" cannot be handled as a ${def.kind}: the kind in the data does not match the URL's resource (${def.kind})`,
+        `${kind} in version "${version}" cannot be handled as a ${def.kind}: converting (${version}.${kind}) to (${internal}.${def.kind}): unknown conversion`,
       );
     }
     if (input.metadata !== undefined && !rec(input.metadata)) throw badRequest("metadata must be an object");
@@ -908,6 +933,12 @@ function serviceDefaults(obj: KObject, allocate: () => string): KObject {
   return { ...obj, spec, status: rec(obj.status) ?? { loadBalancer: {} } };
 }
 
+function duplicateFieldsOf(events: readonly FieldEvent[]): string[] {
+  const out: string[] = [];
+  for (const event of events) if (event.duplicate && !out.includes(event.path)) out.push(event.path);
+  return out;
+}
+
 /** Secret's strategy: `stringData` is write-only, merged into `data` (base64); `type` defaults to Opaque. */
 function secretDefaults(obj: KObject): KObject {
   const { stringData, ...rest } = obj;
@@ -986,18 +1017,35 @@ function encodeContinue(after: string, rv: number): string {
   return Buffer.from(JSON.stringify({ v: "meta.k8s.io/v1", rv, start: after })).toString("base64url");
 }
 
+/**
+ * Decodes a continue token with the errors of apiserver `storage.DecodeContinue` (400 `invalid continue token: …`);
+ * Go's base64 and JSON error texts are approximated by their common cases.
+ */
 function decodeContinue(token: string): { after: string; rv: number } {
+  const invalidToken = (detail: string) =>
+    badRequest(`invalid continue token: continue key is not valid${detail}`);
+  const bad = /[^A-Za-z0-9_-]/.exec(token);
+  if (bad) throw invalidToken(`: illegal base64 data at input byte ${bad.index}`);
+  if (token.length % 4 === 1) throw invalidToken(`: illegal base64 data at input byte ${token.length - 1}`);
+  const text = Buffer.from(token, "base64url").toString("utf8");
+  let parsed: Record<string, unknown>;
   try {
-    const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as {
-      rv?: unknown;
-      start?: unknown;
-    };
-    if (typeof parsed.rv === "number" && typeof parsed.start === "string")
-      return { after: parsed.start, rv: parsed.rv };
+    parsed = rec(JSON.parse(text)) ?? {};
   } catch {
-    // fall through to the error below
+    const first = text.trimStart()[0];
+    throw invalidToken(
+      first === undefined || '{[tfn-0123456789"'.includes(first)
+        ? ": unexpected end of JSON input"
+        : `: invalid character '${first}' looking for beginning of value`,
+    );
   }
-  throw badRequest(
-    "invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
-  );
+  if (parsed.v !== "meta.k8s.io/v1") {
+    throw invalidToken(`: server does not recognize this encoded version ${String(parsed.v ?? "")}`);
+  }
+  const rv = typeof parsed.rv === "number" ? parsed.rv : 0;
+  if (rv === 0) throw invalidToken(": incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+  if (typeof parsed.start !== "string" || parsed.start === "") {
+    throw invalidToken(": encoded start key empty (version meta.k8s.io/v1)");
+  }
+  return { after: parsed.start, rv };
 }

@@ -7,6 +7,8 @@
  */
 import { invalid } from "./errors";
 import { groupVersion, type ResourceDef } from "./resources";
+import { normalizeObjectMeta } from "./schema";
+import { formatTime } from "./validation";
 
 type Json = Record<string, unknown>;
 
@@ -20,20 +22,24 @@ function rec(value: unknown): Json | undefined {
   return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Json) : undefined;
 }
 
-/** The review `input` (already decoded) with its answer, as the 201 body. */
-export function answerReview(def: ResourceDef, version: string, input: Json): Json {
+/**
+ * The 201 body for a review `input` (already decoded): an access review comes back as sent with its status, a rules
+ * review and a self review are new objects (the latter stamped with the time), as their REST storages build them.
+ */
+export function answerReview(def: ResourceDef, version: string, input: Json, now: Date): Json {
   const base = {
     kind: def.kind,
     apiVersion: groupVersion(def.group, version),
-    metadata: { ...(rec(input.metadata) ?? {}), creationTimestamp: null },
+    metadata: normalizeObjectMeta({ ...(rec(input.metadata) ?? {}) }),
   };
   switch (def.kind) {
     case "SelfSubjectAccessReview": {
       const spec = rec(input.spec) ?? {};
       const resource = rec(spec.resourceAttributes);
       const nonResource = rec(spec.nonResourceAttributes);
+      // Kube names no kind here: the message starts `.authorization.k8s.io "" is invalid`.
       if (resource && nonResource) {
-        throw invalid(def.group, def.kind, "", [
+        throw invalid(def.group, "", "", [
           {
             reason: "FieldValueInvalid",
             message: `Invalid value: ${JSON.stringify(nonResource)}: cannot be specified in combination with resourceAttributes`,
@@ -42,7 +48,7 @@ export function answerReview(def: ResourceDef, version: string, input: Json): Js
         ]);
       }
       if (!resource && !nonResource) {
-        throw invalid(def.group, def.kind, "", [
+        throw invalid(def.group, "", "", [
           {
             reason: "FieldValueInvalid",
             message:
@@ -56,7 +62,8 @@ export function answerReview(def: ResourceDef, version: string, input: Json): Js
     case "SelfSubjectRulesReview":
       return {
         ...base,
-        spec: rec(input.spec) ?? {},
+        metadata: {},
+        spec: {},
         status: {
           resourceRules: [{ verbs: ["*"], apiGroups: ["*"], resources: ["*"] }],
           nonResourceRules: [{ verbs: ["*"], nonResourceURLs: ["*"] }],
@@ -64,6 +71,10 @@ export function answerReview(def: ResourceDef, version: string, input: Json): Js
         },
       };
     default:
-      return { ...base, status: { userInfo: { ...LOCAL_USER, groups: [...LOCAL_USER.groups] } } };
+      return {
+        ...base,
+        metadata: { creationTimestamp: formatTime(now) },
+        status: { userInfo: { ...LOCAL_USER, groups: [...LOCAL_USER.groups] } },
+      };
   }
 }

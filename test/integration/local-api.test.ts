@@ -71,14 +71,14 @@ describe("local cluster API semantics", () => {
     ["POST", VMS, "a: [unclosed", "application/yaml", 400, "BadRequest"],
     // an unknown resource type
     ["POST", "/apis/kubevirt.io/v1/namespaces/default/foobars", "{}", "application/json", 404, "NotFound"],
-    // kind in the body does not match the URL
+    // kind in the body does not match the URL (a CR's kind is validated after decoding: 422)
     [
       "POST",
       VMS,
       JSON.stringify({ ...vm("x"), kind: "VirtualMachinePool" }),
       "application/json",
-      400,
-      "BadRequest",
+      422,
+      "Invalid",
     ],
     // invalid name
     ["POST", VMS, JSON.stringify(vm("Bad_Name")), "application/json", 422, "Invalid"],

@@ -364,11 +364,11 @@ describe("local cluster fidelity to kube-apiserver", () => {
       };
       const res = await call("POST", path, review);
       expect(res.status).toBe(201);
-      expect(res.json).toMatchObject({ ...review, status: { allowed: true } });
+      expect(res.json).toEqual({ ...review, metadata: {}, status: { allowed: true } });
       const bad = await call("POST", path, { ...review, spec: {} });
       expect(bad.status).toBe(422);
       expect(bad.json.message).toBe(
-        'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: null: exactly one of nonResourceAttributes or resourceAttributes must be specified',
+        '.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: null: exactly one of nonResourceAttributes or resourceAttributes must be specified',
       );
       expect((await call("GET", path)).status).toBe(405);
     });
@@ -569,6 +569,101 @@ describe("local cluster fidelity to kube-apiserver", () => {
     });
   });
 
+  describe("routes and bodies kube-apiserver refuses", () => {
+    it.each([
+      // built-in: a subresource the kind does not have → the generic 404
+      ["GET", `${LEASES}/x/status`, 404, "the server could not find the requested resource", {}],
+      // built-in: no route for the method → the generic 405
+      ["POST", `${LEASES}/x`, 405, "the server does not allow this method on the requested resource", {}],
+      [
+        "DELETE",
+        "/api/v1/namespaces/default/pods/x/status",
+        405,
+        "the server does not allow this method on the requested resource",
+        {},
+      ],
+      // CRD: a disabled subresource is the parent's NotFound
+      [
+        "GET",
+        "/apis/kubevirt.io/v1/namespaces/default/virtualmachineinstances/x/status",
+        404,
+        'virtualmachineinstances.kubevirt.io "x" not found',
+        { name: "x", group: "kubevirt.io", kind: "virtualmachineinstances" },
+      ],
+      // CRD: a verb the status subresource does not serve
+      [
+        "DELETE",
+        `${VMS}/x/status`,
+        405,
+        'delete is not supported on resources of kind "virtualmachines.kubevirt.io"',
+        { group: "kubevirt.io", kind: "virtualmachines" },
+      ],
+      // CRD: PUT to the collection
+      ["PUT", VMS, 400, "name must be provided", undefined],
+    ])("%s %s → %i", async (method, path, status, message, details) => {
+      const res = await call(method, path, method === "PUT" ? {} : undefined);
+      expect(res.status).toBe(status);
+      expect(res.json.message).toBe(message);
+      expect(res.json.details).toEqual(details);
+    });
+
+    it("needs a CR body's kind and apiVersion, and answers a wrong kind with 422", async () => {
+      const missingKind = await call("POST", VMS, { metadata: { name: "nokind" } });
+      expect(missingKind.status).toBe(400);
+      expect(missingKind.json.message).toBe(
+        `the object provided is unrecognized (must be of type VirtualMachine): Object 'Kind' is missing in '{"metadata":{"name":"nokind"}}' ({"metadata":{"name":"nokind"}})`,
+      );
+      const { apiVersion: _a, ...noApiVersion } = vm("noapi");
+      const missingVersion = await call("POST", VMS, noApiVersion);
+      expect(missingVersion.json.message).toBe(
+        "the API version in the data () does not match the expected API version (kubevirt.io/v1)",
+      );
+      const wrongKind = await call("POST", VMS, { ...vm("wrong"), kind: "VirtualMachinePool" });
+      expect(wrongKind.status).toBe(422);
+      expect(wrongKind.json.message).toBe(
+        'VirtualMachinePool.kubevirt.io "wrong" is invalid: kind: Invalid value: "VirtualMachinePool": must be VirtualMachine',
+      );
+      // built-ins default both from the URL
+      expect((await call("POST", CONFIGMAPS, { metadata: { name: "defaulted" } })).status).toBe(201);
+      const builtinKind = await call("POST", CONFIGMAPS, { ...configMap("wrong"), kind: "Secret" });
+      expect(builtinKind.status).toBe(400);
+      expect(builtinKind.json.message).toBe(
+        'Secret in version "v1" cannot be handled as a ConfigMap: converting (v1.Secret) to (core.ConfigMap): unknown conversion',
+      );
+    });
+
+    it.each([
+      [
+        "resourceVersion=abc",
+        'invalid resource version: resourceVersion: Invalid value: "abc": strconv.ParseUint: parsing "abc": invalid syntax',
+      ],
+      [
+        "resourceVersion=-1",
+        'invalid resource version: resourceVersion: Invalid value: "-1": strconv.ParseUint: parsing "-1": invalid syntax',
+      ],
+      [
+        "limit=1&continue=%21%21",
+        "invalid continue token: continue key is not valid: illegal base64 data at input byte 0",
+      ],
+      [
+        "limit=1&continue=abc",
+        "invalid continue token: continue key is not valid: invalid character 'i' looking for beginning of value",
+      ],
+      [
+        `limit=1&continue=${Buffer.from('{"v":"v2","rv":5,"start":"x"}').toString("base64url")}`,
+        "invalid continue token: continue key is not valid: server does not recognize this encoded version v2",
+      ],
+      [
+        `limit=1&continue=${Buffer.from('{"v":"meta.k8s.io/v1","rv":0,"start":"x"}').toString("base64url")}`,
+        "invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+      ],
+    ])("%s → 400", async (query, message) => {
+      const res = await call("GET", `${CONFIGMAPS}?${query}`);
+      expect(res.status).toBe(400);
+      expect(res.json.message).toBe(message);
+    });
+  });
+
   describe("encodings, empty metadata and 422s", () => {
     it("answers Accept: application/yaml in YAML for get, list and errors", async () => {
       const yaml = { Accept: "application/yaml" };
@@ -581,7 +676,13 @@ describe("local cluster fidelity to kube-apiserver", () => {
       const missing = await call("GET", `${CONFIGMAPS}/nope`, undefined, yaml);
       expect(missing.status).toBe(404);
       expect(parseYaml(missing.text)).toMatchObject({ kind: "Status", reason: "NotFound", code: 404 });
-      expect((await call("GET", `${CONFIGMAPS}?watch=true`, undefined, yaml)).status).toBe(406);
+      const watch = await call("GET", `${CONFIGMAPS}?watch=true`, undefined, yaml);
+      expect(watch.status).toBe(406);
+      expect(parseYaml(watch.text)).toMatchObject({
+        reason: "NotAcceptable",
+        message:
+          "only the following media types are accepted: application/json;stream=watch, application/vnd.kubernetes.protobuf;stream=watch",
+      });
     });
 
     it("does not store empty finalizers, labels or annotations", async () => {
