@@ -195,8 +195,13 @@ async function slackHook(
     // Answered again; the worker recognises the key on the pool and does not run a change twice.
     log.info({ deliveryKey: delivery.key, retryNum: delivery.retryNum }, "Slack redelivered a command");
   }
+  // Verified above: Unix seconds within the replay window. Every copy of this request carries the same one.
+  const issuedAt = new Date(Number(c.req.header("x-slack-request-timestamp")) * 1000);
   const reply = await accept(
-    job(runtime, "slack", command.text, subjectOf(command), command.response_url, delivery.key),
+    job(runtime, "slack", command.text, subjectOf(command), command.response_url, {
+      key: delivery.key,
+      issuedAt,
+    }),
   );
   return c.json(renderResult(reply));
 }
@@ -241,14 +246,16 @@ function job(
   text: string,
   subject: ChatSubject,
   responseUrl: string,
-  deliveryKey: string | undefined,
+  delivery: { readonly key: string; readonly issuedAt: Date } | undefined,
 ): ChatJob {
   return {
     source,
     text,
     subject,
     responseUrl,
-    ...(deliveryKey === undefined ? {} : { deliveryKey }),
+    ...(delivery === undefined
+      ? {}
+      : { deliveryKey: delivery.key, issuedAt: delivery.issuedAt.toISOString() }),
     receivedAt: runtime.now().toISOString(),
   };
 }

@@ -10,6 +10,7 @@ import {
   type ExecuteOutcome,
   executeText,
   isResponseUrlAllowed,
+  jobExpiry,
   kubeChatopsPort,
   type OriginRule,
   type Policy,
@@ -43,6 +44,13 @@ export function createChatopsWorker(runtime: Runtime, deps: WorkerDeps): Chatops
         userId: job.subject.userId,
         deliveryKey: job.deliveryKey,
       });
+      const expired = jobExpiry(job, runtime.now());
+      if (expired) {
+        // Its delivery key may be forgotten by now: running it could repeat a command that already ran.
+        log.warn({ reason: expired.reason, receivedAt: job.receivedAt }, expired.message);
+        await postResult(job, expired, deps, log);
+        return { result: expired };
+      }
       let outcome: ExecuteOutcome;
       try {
         const deadline = runtime.now().getTime() + runtime.settings.VMPOOL_PASS_DEADLINE_MS;
@@ -59,6 +67,7 @@ export function createChatopsWorker(runtime: Runtime, deps: WorkerDeps): Chatops
           defaultNamespace: runtime.settings.VMPOOL_DEFAULT_NAMESPACE,
           replicaCeiling: runtime.settings.VMPOOL_MAX_REPLICAS,
           ...(job.deliveryKey === undefined ? {} : { deliveryKey: job.deliveryKey }),
+          ...(job.issuedAt === undefined ? {} : { issuedAt: new Date(job.issuedAt) }),
           now: runtime.now,
           log,
           requestReconcile: (pool, reason) => runtime.requestReconcile(pool, reason),

@@ -2,8 +2,10 @@
  * Running one chat command against the cluster, through the narrow `ChatopsPort`: authorize (deny by default,
  * before anything is read), resolve the pool, check the limits, make the change with a resourceVersion
  * precondition (re-reading after a 409, so relative scales and racing commands stay correct), audit it as an Event
- * on the pool, ask for a reconcile pass, and return the `ChatResult` to render. Redelivered commands are
- * recognised by their delivery key, remembered on the pool. Never throws: every failure is a result with a reason.
+ * on the pool, ask for a reconcile pass, and return the `ChatResult` to render. A command with a delivery key acts
+ * at most once: the key is remembered on the pool with its first decision (a change, or "already so"), so every
+ * later copy is answered as a duplicate; a copy that finds a pool created after the command was signed is refused.
+ * Never throws: every failure is a result with a reason.
  */
 import { hasReason, ReasonedError } from "../errors";
 import type { MergePatch } from "../kube";
@@ -49,6 +51,11 @@ export interface ExecuteContext {
   readonly replicaCeiling: number;
   /** Remembered on the pool with the change, so a redelivery of the same command does nothing. */
   readonly deliveryKey?: string;
+  /**
+   * When the chat app signed the request (Slack's timestamp, the same in every copy of it). A pool created later
+   * is not the one the command named (a replay after a delete and re-create), so it is refused.
+   */
+  readonly issuedAt?: Date;
   readonly now: () => Date;
   readonly log: Logger;
   /** Asks for a reconcile pass after a change; failures are logged, not reported as the command failing. */
@@ -456,19 +463,24 @@ async function conditionally(
 ): Promise<ExecuteOutcome> {
   let pool = found;
   for (let attempt = 1; ; attempt++) {
-    if (isDuplicate(ctx, pool)) return duplicate(ctx, pool);
-    if (pool.deleting) return deleting(pool);
+    const stop = unusable(ctx, pool);
+    if (stop) return stop;
     const decision = await decide(pool);
+    // A refusal decided nothing: a later copy may be decided afresh.
     if ("result" in decision) return decision;
-    if ("done" in decision) return decision.done;
+    // Nothing to change, and nothing to remember without a delivery key: no write at all.
+    if ("done" in decision && ctx.deliveryKey === undefined) return decision.done;
+    const metadata = guard(ctx, pool);
+    if (!metadata.ok) return metadata.outcome;
     try {
-      await ctx.port.patchPool(pool.id, { ...decision.patch, metadata: guard(ctx, pool) });
+      const patch = "done" in decision ? {} : decision.patch;
+      await ctx.port.patchPool(pool.id, { ...patch, metadata: metadata.value });
     } catch (err) {
       if (!hasReason(err, "Conflict") || attempt >= MAX_ATTEMPTS) throw err;
       pool = await reread(ctx, pool);
       continue;
     }
-    return decision.after();
+    return "done" in decision ? decision.done : decision.after();
   }
 }
 
@@ -477,10 +489,12 @@ async function claimDelivery(ctx: ExecuteContext, found: PoolSnapshot): Promise<
   if (ctx.deliveryKey === undefined) return { ok: true, value: found };
   let pool = found;
   for (let attempt = 1; ; attempt++) {
-    if (isDuplicate(ctx, pool)) return { ok: false, outcome: duplicate(ctx, pool) };
-    if (pool.deleting) return { ok: false, outcome: deleting(pool) };
+    const stop = unusable(ctx, pool);
+    if (stop) return { ok: false, outcome: stop };
+    const metadata = guard(ctx, pool);
+    if (!metadata.ok) return metadata;
     try {
-      return { ok: true, value: await ctx.port.patchPool(pool.id, { metadata: guard(ctx, pool) }) };
+      return { ok: true, value: await ctx.port.patchPool(pool.id, { metadata: metadata.value }) };
     } catch (err) {
       if (!hasReason(err, "Conflict") || attempt >= MAX_ATTEMPTS) throw err;
     }
@@ -488,18 +502,51 @@ async function claimDelivery(ctx: ExecuteContext, found: PoolSnapshot): Promise<
   }
 }
 
-/** The resourceVersion precondition, plus the delivery key when the command has one. */
-function guard(ctx: ExecuteContext, pool: PoolSnapshot): Record<string, unknown> {
+/**
+ * The patch's metadata: the resourceVersion precondition, plus the delivery key when the command has one; or
+ * the refusal when the pool's delivery memory is full (forgetting a key still inside its window would let a
+ * replay of it run again).
+ */
+function guard(ctx: ExecuteContext, pool: PoolSnapshot): Step<Record<string, unknown>> {
   const key = ctx.deliveryKey;
-  if (key === undefined) return { resourceVersion: pool.resourceVersion };
+  if (key === undefined) return { ok: true, value: { resourceVersion: pool.resourceVersion } };
   const remembered = rememberDelivery(pool.annotations[DELIVERIES_ANNOTATION], key, ctx.now());
-  return { resourceVersion: pool.resourceVersion, annotations: { [DELIVERIES_ANNOTATION]: remembered } };
+  if (!remembered.ok) {
+    const minutes = Math.ceil(remembered.retryAfterSeconds / 60);
+    const message =
+      `${formatPoolId(pool.id)} has taken as many chat commands as it can remember for now; ` +
+      `try again in about ${minutes} minute${minutes === 1 ? "" : "s"}.`;
+    ctx.log.warn(
+      { chatops: "refused", reason: remembered.reason, pool: formatPoolId(pool.id), deliveryKey: key },
+      message,
+    );
+    return { ok: false, outcome: done({ kind: "error", reason: remembered.reason, message }) };
+  }
+  return {
+    ok: true,
+    value: {
+      resourceVersion: pool.resourceVersion,
+      annotations: { [DELIVERIES_ANNOTATION]: remembered.value },
+    },
+  };
 }
 
-function isDuplicate(ctx: ExecuteContext, pool: PoolSnapshot): boolean {
-  return (
-    ctx.deliveryKey !== undefined && hasDelivery(pool.annotations[DELIVERIES_ANNOTATION], ctx.deliveryKey)
-  );
+/** Why this command must not act on the pool as read (a copy already ran, deletion, a newer pool), if it must not. */
+function unusable(ctx: ExecuteContext, pool: PoolSnapshot): ExecuteOutcome | undefined {
+  const key = ctx.deliveryKey;
+  if (key !== undefined && hasDelivery(pool.annotations[DELIVERIES_ANNOTATION], key, ctx.now())) {
+    return duplicate(ctx, pool);
+  }
+  if (pool.deleting) return deleting(pool);
+  // Seconds on both sides: creationTimestamp has no fraction, and neither has Slack's timestamp.
+  if (
+    ctx.issuedAt !== undefined &&
+    pool.created !== undefined &&
+    pool.created.getTime() > ctx.issuedAt.getTime()
+  ) {
+    return newerThanCommand(ctx, pool);
+  }
+  return undefined;
 }
 
 function duplicate(ctx: ExecuteContext, pool: PoolSnapshot): ExecuteOutcome {
@@ -515,6 +562,22 @@ function duplicate(ctx: ExecuteContext, pool: PoolSnapshot): ExecuteOutcome {
       message: `This command already ran on ${formatPoolId(pool.id)}.`,
     },
   };
+}
+
+function newerThanCommand(ctx: ExecuteContext, pool: PoolSnapshot): ExecuteOutcome {
+  const message = `${formatPoolId(pool.id)} was created after this command was sent, so it is not the pool the command named; send the command again if you meant this one.`;
+  ctx.log.info(
+    {
+      chatops: "refused",
+      reason: "PoolNewerThanCommand",
+      deliveryKey: ctx.deliveryKey,
+      pool: formatPoolId(pool.id),
+      created: pool.created?.toISOString(),
+      issuedAt: ctx.issuedAt?.toISOString(),
+    },
+    message,
+  );
+  return done({ kind: "error", reason: "PoolNewerThanCommand", message });
 }
 
 function deleting(pool: PoolSnapshot): ExecuteOutcome {

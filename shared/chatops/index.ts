@@ -31,7 +31,9 @@ export {
   DELIVERY_MEMORY_SECONDS,
   hasDelivery,
   isDeliveryKey,
+  MAX_JOB_AGE_SECONDS,
   MAX_REMEMBERED_DELIVERIES,
+  type Remembered,
   rememberDelivery,
 } from "./dedup";
 export {
@@ -59,7 +61,7 @@ export {
   USAGE,
   type VmRef,
 } from "./grammar";
-export { type ChatJob, chatJobSchema, parseChatJob } from "./job";
+export { type ChatJob, chatJobSchema, jobExpiry, parseChatJob } from "./job";
 export { type KubePortOptions, kubeChatopsPort } from "./kube-port";
 export { checkAutoscaleCeiling, checkScaleLimits, type LimitCheck } from "./limits";
 export {

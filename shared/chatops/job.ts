@@ -1,11 +1,13 @@
 /**
  * A chat command accepted by a webhook and waiting to run: what the slow part needs (the text, who asked from
- * where, where to post the result, the delivery key) and nothing else. On the Node server it stays in process; on
- * Lambda it is the detail of a `Chat Command Requested` EventBridge event, so the worker validates it again.
+ * where, where to post the result, the delivery key and when the request was signed) and nothing else. On the
+ * Node server it stays in process; on Lambda it is the detail of a `Chat Command Requested` EventBridge event, so
+ * the worker validates it again, and does not run one that waited too long (EventBridge redelivers for an hour,
+ * longer than a delivery key is remembered).
  */
 import { z } from "zod";
 import type { ChatSource } from "./audit";
-import { isDeliveryKey } from "./dedup";
+import { isDeliveryKey, MAX_JOB_AGE_SECONDS } from "./dedup";
 import type { ChatSubject } from "./policy";
 
 const name = z.string().min(1).max(256);
@@ -25,6 +27,8 @@ export const chatJobSchema = z.strictObject({
   responseUrl: z.url({ protocol: /^https?$/ }),
   /** Set for sources that redeliver (Slack): remembered on the pool so a redelivery does nothing. */
   deliveryKey: z.string().refine(isDeliveryKey, "not a delivery key").optional(),
+  /** When the chat app signed the request (Slack's timestamp, ISO 8601): a pool created later is refused. */
+  issuedAt: z.iso.datetime().optional(),
   /** When the webhook accepted it (ISO 8601). */
   receivedAt: z.iso.datetime(),
 });
@@ -36,7 +40,29 @@ export interface ChatJob {
   readonly subject: ChatSubject;
   readonly responseUrl: string;
   readonly deliveryKey?: string;
+  readonly issuedAt?: string;
   readonly receivedAt: string;
+}
+
+/**
+ * The refusal for a job that must not run any more: accepted more than MAX_JOB_AGE_SECONDS before `now` (or as
+ * far after it: a clock that wrong cannot be trusted either); undefined when it may run.
+ */
+export function jobExpiry(
+  job: Pick<ChatJob, "receivedAt">,
+  now: Date,
+): { readonly kind: "error"; readonly reason: "CommandExpired"; readonly message: string } | undefined {
+  const ageSeconds = (now.getTime() - Date.parse(job.receivedAt)) / 1000;
+  if (Math.abs(ageSeconds) <= MAX_JOB_AGE_SECONDS) return undefined;
+  const minutes = Math.round(Math.abs(ageSeconds) / 60);
+  return {
+    kind: "error",
+    reason: "CommandExpired",
+    message:
+      ageSeconds > 0
+        ? `This command waited ${minutes} minutes to run, longer than the ${MAX_JOB_AGE_SECONDS / 60} allowed, so it was not run; send it again if you still want it.`
+        : "This command is dated ahead of this server's clock, so it was not run; send it again.",
+  };
 }
 
 /** Validates an untrusted job (an EventBridge detail); the error message names the field. */
@@ -51,7 +77,7 @@ export function parseChatJob(
       message: `${issue?.path.map(String).join(".") || "(detail)"}: ${issue?.message ?? "invalid"}`,
     };
   }
-  const { subject, deliveryKey, ...rest } = parsed.data;
+  const { subject, deliveryKey, issuedAt, ...rest } = parsed.data;
   return {
     ok: true,
     job: {
@@ -63,6 +89,7 @@ export function parseChatJob(
         ...(subject.channelName === undefined ? {} : { channelName: subject.channelName }),
       },
       ...(deliveryKey === undefined ? {} : { deliveryKey }),
+      ...(issuedAt === undefined ? {} : { issuedAt }),
     },
   };
 }

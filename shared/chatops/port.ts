@@ -29,6 +29,8 @@ export interface PoolSnapshot {
   readonly ready: number;
   readonly paused: boolean;
   readonly deleting: boolean;
+  /** `metadata.creationTimestamp` (whole seconds, the API server's clock); unset on objects not yet stored. */
+  readonly created?: Date;
   readonly conditions: readonly PoolCondition[];
   readonly annotations: Readonly<Record<string, string>>;
 }
@@ -68,6 +70,7 @@ export function snapshotOf(
   object: VirtualMachinePool | VirtualMachineInstanceReplicaSet,
 ): PoolSnapshot {
   const { metadata, spec, status } = object;
+  const created = metadata.creationTimestamp ? new Date(metadata.creationTimestamp) : undefined;
   return {
     id: { kind, namespace: metadata.namespace ?? "", name: metadata.name },
     apiVersion: object.apiVersion ?? DEFAULT_API_VERSIONS[kind],
@@ -78,6 +81,7 @@ export function snapshotOf(
     ready: status?.readyReplicas ?? 0,
     paused: spec.paused === true,
     deleting: Boolean(metadata.deletionTimestamp),
+    ...(created && !Number.isNaN(created.getTime()) ? { created } : {}),
     conditions: (status?.conditions ?? []).map((c) => ({
       type: c.type,
       status: c.status,

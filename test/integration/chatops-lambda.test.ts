@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createChatopsHandler } from "../../functions/chatops/handler";
-import { type ChatJob, parseResponseUrlOrigins } from "../../shared/chatops";
+import { type ChatJob, MAX_JOB_AGE_SECONDS, parseResponseUrlOrigins } from "../../shared/chatops";
 import { startTestCluster, type TestCluster } from "../support/local-cluster";
 import {
   type ChatopsHarness,
@@ -78,6 +78,7 @@ describe("chat-ops on Lambda", () => {
         subject: { userId: "U2147483697", userName: "alice", channelId: "C2147483705", channelName: "ops" },
         responseUrl: RESPONSE_URL,
         deliveryKey: expect.stringMatching(/^slack-[0-9a-f]{32}$/),
+        issuedAt: expect.any(String),
         receivedAt: expect.any(String),
       },
     ]);
@@ -93,8 +94,16 @@ describe("chat-ops on Lambda", () => {
     expect(published).toHaveLength(before);
   });
 
+  /** The fixture's job as EventBridge delivers it now, `lateSeconds` after the webhook took it. */
+  function delivered(lateSeconds = 0, detail: Record<string, unknown> = {}) {
+    const event = fixture<{ detail: Record<string, unknown> }>("slack/chat-command-requested.json");
+    h.setNow(new Date());
+    const receivedAt = new Date(Date.now() - lateSeconds * 1000).toISOString();
+    return { ...event, detail: { ...event.detail, receivedAt, ...detail } };
+  }
+
   it("the Chat Command Requested invocation runs the command and posts the result", async () => {
-    const event = fixture<Record<string, unknown>>("slack/chat-command-requested.json");
+    const event = delivered(1);
     h.kube.resetStats();
     expect(await handler(event)).toEqual({ ok: true, reason: "scaled" });
     expect((await h.kube.get("VirtualMachinePool", "default", "vm-pool-cirros"))?.spec.replicas).toBe(4);
@@ -106,12 +115,20 @@ describe("chat-ops on Lambda", () => {
   });
 
   it("a redelivered event (same delivery key) does nothing and posts nothing", async () => {
-    const event = fixture<{ detail: Record<string, unknown> }>("slack/chat-command-requested.json");
-    const again = { ...event, detail: { ...event.detail, text: "scale default/vm-pool-cirros +3" } };
+    const again = delivered(60, { text: "scale default/vm-pool-cirros +3" });
     h.kube.resetStats();
     expect(await handler(again)).toEqual({ ok: true, reason: "DuplicateDelivery" });
     expect(writes(h.kube)).toBe(0);
     expect(posts).toHaveLength(1);
+  });
+
+  it("an event delivered after the job's age limit is not run (its delivery key may be forgotten)", async () => {
+    const late = delivered(MAX_JOB_AGE_SECONDS + 1, { deliveryKey: "slack-late-redelivery" });
+    h.kube.resetStats();
+    const before = posts.length;
+    expect(await handler(late)).toEqual({ ok: false, reason: "CommandExpired" });
+    expect(h.kube.stats().total).toBe(0);
+    expect(posts.slice(before).map((p) => p.body.text)).toEqual([expect.stringContaining("CommandExpired")]);
   });
 
   it("when the job cannot be queued the user is told at once, and nothing runs", async () => {

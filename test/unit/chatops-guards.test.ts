@@ -14,11 +14,13 @@ import {
   hasDelivery,
   isResponseUrlAllowed,
   loadPolicy,
+  MAX_JOB_AGE_SECONDS,
   MAX_REMEMBERED_DELIVERIES,
   parseCommand,
   parseResponseUrlOrigins,
   preAuthorize,
   rememberDelivery,
+  SLACK_REPLAY_WINDOW_SECONDS,
 } from "../../shared/chatops";
 import { hasReason } from "../../shared/errors";
 
@@ -26,22 +28,35 @@ const T0 = new Date("2026-11-21T12:00:00Z");
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 
 describe("delivery memory", () => {
+  /** The annotation value after remembering `key`, failing the test on a refusal. */
+  const remember = (value: string | undefined, key: string, now: Date): string => {
+    const remembered = rememberDelivery(value, key, now);
+    if (!remembered.ok) throw new Error(`refused: ${remembered.reason}`);
+    return remembered.value;
+  };
+
   it("remembers a key and finds it again", () => {
-    const value = rememberDelivery(undefined, "slack-abc", T0);
+    const value = remember(undefined, "slack-abc", T0);
     expect(value).toBe(`slack-abc@${T0.getTime() / 1000}`);
-    expect(hasDelivery(value, "slack-abc")).toBe(true);
-    expect(hasDelivery(value, "slack-abd")).toBe(false);
+    expect(hasDelivery(value, "slack-abc", T0)).toBe(true);
+    expect(hasDelivery(value, "slack-abd", T0)).toBe(false);
   });
 
-  it("forgets keys older than the memory window", () => {
-    const old = rememberDelivery(undefined, "slack-old", T0);
-    const next = rememberDelivery(old, "slack-new", at(DELIVERY_MEMORY_SECONDS + 1));
-    expect(hasDelivery(next, "slack-old")).toBe(false);
-    expect(hasDelivery(next, "slack-new")).toBe(true);
+  it("forgets keys only once they are older than the memory window", () => {
+    const old = remember(undefined, "slack-old", T0);
+    expect(hasDelivery(old, "slack-old", at(DELIVERY_MEMORY_SECONDS))).toBe(true);
+    expect(hasDelivery(old, "slack-old", at(DELIVERY_MEMORY_SECONDS + 1))).toBe(false);
+    const next = remember(old, "slack-new", at(DELIVERY_MEMORY_SECONDS + 1));
+    expect(next).toBe(`slack-new@${T0.getTime() / 1000 + DELIVERY_MEMORY_SECONDS + 1}`);
   });
 
-  it("ignores hand-edited garbage in the annotation", () => {
-    const value = rememberDelivery(`not-a-pair @5 x@y slack-ok@${T0.getTime() / 1000}`, "slack-new", at(1));
+  it("ignores hand-edited garbage in the annotation, and times further ahead than the window", () => {
+    const ahead = T0.getTime() / 1000 + DELIVERY_MEMORY_SECONDS + 10;
+    const value = remember(
+      `not-a-pair @5 x@y slack-far@${ahead} slack-ok@${T0.getTime() / 1000}`,
+      "slack-new",
+      at(1),
+    );
     expect(value.split(" ").map((e) => e.split("@")[0])).toEqual(["slack-ok", "slack-new"]);
   });
 
@@ -50,19 +65,70 @@ describe("delivery memory", () => {
     expect(() => rememberDelivery(undefined, "a@b", T0)).toThrow(RangeError);
   });
 
-  it("stays bounded, keeps the newest keys, and always holds the key just added", () => {
+  it("when full, refuses the new key instead of forgetting one inside the window, and says when there is room", () => {
+    let value: string | undefined;
+    for (let i = 0; i < MAX_REMEMBERED_DELIVERIES; i++) value = remember(value, `slack-${i}`, at(i));
+    expect(rememberDelivery(value, "slack-more", at(MAX_REMEMBERED_DELIVERIES))).toEqual({
+      ok: false,
+      reason: "TooManyCommands",
+      retryAfterSeconds: DELIVERY_MEMORY_SECONDS + 1 - MAX_REMEMBERED_DELIVERIES,
+    });
+    // The oldest key (remembered at 0) expires after DELIVERY_MEMORY_SECONDS: then there is room again.
+    const later = remember(value, "slack-more", at(DELIVERY_MEMORY_SECONDS + 1));
+    expect(hasDelivery(later, "slack-0", at(DELIVERY_MEMORY_SECONDS + 1))).toBe(false);
+    expect(hasDelivery(later, "slack-1", at(DELIVERY_MEMORY_SECONDS + 1))).toBe(true);
+    expect(hasDelivery(later, "slack-more", at(DELIVERY_MEMORY_SECONDS + 1))).toBe(true);
+  });
+
+  it("covers every copy of a signed request: both sides of the signature window, then the job's age limit", () => {
+    // First copy accepted at the earliest (timestamp - window) and run at once; the last copy accepted at
+    // timestamp + window and started MAX_JOB_AGE_SECONDS later. The rest of the memory is margin for clocks.
+    expect(DELIVERY_MEMORY_SECONDS).toBeGreaterThanOrEqual(
+      2 * (2 * SLACK_REPLAY_WINDOW_SECONDS + MAX_JOB_AGE_SECONDS),
+    );
+  });
+
+  it("never forgets a key inside the window, stays bounded, and refuses only when full", () => {
     fc.assert(
-      fc.property(fc.array(fc.stringMatching(/^[a-z0-9-]{1,20}$/), { maxLength: 60 }), (keys) => {
-        let value: string | undefined;
-        keys.forEach((key, i) => {
-          value = rememberDelivery(value, key, at(i));
-        });
-        const entries = (value ?? "").split(" ").filter(Boolean);
-        expect(entries.length).toBeLessThanOrEqual(MAX_REMEMBERED_DELIVERIES);
-        const last = keys.at(-1);
-        if (last !== undefined) expect(hasDelivery(value, last)).toBe(true);
-        expect(new Set(entries.map((e) => e.split("@")[0])).size).toBe(entries.length);
-      }),
+      fc.property(
+        // Keys that come back often; mostly quick commands, so the memory fills; now and then a long pause.
+        fc.array(
+          fc.tuple(
+            fc.nat({ max: 300 }).map((n) => `slack-${n}`),
+            fc.oneof(
+              { weight: 200, arbitrary: fc.nat({ max: 2 }) },
+              { weight: 1, arbitrary: fc.nat({ max: 2 * DELIVERY_MEMORY_SECONDS }) },
+            ),
+          ),
+          { maxLength: 400, size: "max" },
+        ),
+        (steps) => {
+          let value: string | undefined;
+          let seconds = 0;
+          const accepted = new Map<string, number>();
+          const live = () =>
+            [...accepted.values()].filter((when) => seconds - when <= DELIVERY_MEMORY_SECONDS);
+          // Plain checks (not expect) in the loop: thousands of steps per run.
+          for (const [key, wait] of steps) {
+            seconds += wait;
+            const now = at(seconds);
+            const when = accepted.get(key);
+            const seen = when !== undefined && seconds - when <= DELIVERY_MEMORY_SECONDS;
+            if (hasDelivery(value, key, now) !== seen) return false;
+            if (seen) continue;
+            const remembered = rememberDelivery(value, key, now);
+            if (remembered.ok) {
+              value = remembered.value;
+              accepted.set(key, seconds);
+            } else if (live().length < MAX_REMEMBERED_DELIVERIES) {
+              return false;
+            }
+            if ((value ?? "").split(" ").length > MAX_REMEMBERED_DELIVERIES) return false;
+          }
+          return true;
+        },
+      ),
+      { numRuns: 25 },
     );
   });
 });
