@@ -1919,7 +1919,13 @@ function kubectlCases(ns: string): KubectlCase[] {
     { id: "scale-vmirs", args: ["scale", "vmirs", "testreplicaset", "--replicas", "5"] },
     { id: "get-vmis", args: ["get", "vmis"] },
     { id: "get-pod", args: ["get", "pod"] },
+    {
+      id: "autoscale-vmpool",
+      args: ["autoscale", "vmpool", "vm-pool-cirros", "--min=3", "--max=10", "--cpu-percent=50"],
+    },
     { id: "apply-hpa", args: ["apply", "-f", join(EXAMPLES, "vm-pool-cirros-hpa.yaml")] },
+    { id: "create-fedora-pool", args: ["create", "-f", join(EXAMPLES, "vm-pool-fedora-dv.yaml")] },
+    { id: "get-dv", args: ["get", "dv"] },
     { id: "autoscale-vmirs", args: ["autoscale", "vmirs", "testreplicaset", "--min=2", "--max=5"] },
     { id: "get-hpa", args: ["get", "hpa"] },
     { id: "describe-hpa", args: ["describe", "hpa", "vm-pool-cirros"] },
@@ -1941,6 +1947,33 @@ function kubectlCases(ns: string): KubectlCase[] {
     },
     { id: "create-vm-stdin", args: ["create", "-f", "-"], stdin: VM_YAML("vm-k") },
     { id: "create-vm-stdin-2", args: ["create", "-f", "-"], stdin: VM_YAML("vm-k2") },
+    // The README's "remove a VM from its pool": a member VM (made by hand here) loses its owner reference.
+    {
+      id: "get-pool-uid",
+      args: ["get", "vmpool", "vm-pool-cirros", "-o", "jsonpath={.metadata.uid}"],
+      save: "poolUid",
+    },
+    {
+      id: "create-pool-member",
+      args: ["create", "-f", "-"],
+      stdin: VM_YAML("vm-pool-cirros-0", DEPENDENT_EXTRA("vm-pool-cirros", "poolUid", true)),
+    },
+    {
+      id: "release-pool-member",
+      args: [
+        "patch",
+        "vm",
+        "vm-pool-cirros-0",
+        "--type",
+        "merge",
+        "--patch",
+        '{"metadata":{"ownerReferences":null}}',
+      ],
+    },
+    {
+      id: "get-released-member",
+      args: ["get", "vm", "vm-pool-cirros-0", "-o", "jsonpath={.metadata.ownerReferences}"],
+    },
     { id: "get-vm-yaml", args: ["get", "vm", "vm-k", "-o", "yaml"], output: "yaml" },
     {
       id: "patch-vm-status-ready",
