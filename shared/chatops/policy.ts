@@ -2,8 +2,9 @@
  * Who may do what from chat: the policy document (YAML or JSON), its loader, and the deny-by-default decision.
  * A rule grants verbs in namespaces to a subject: who (users, groups) and where (channels). When a rule lists
  * both, both must match, so "the on-call group, from #ops" is one rule; a rule listing only channels admits anyone
- * in them. Names are matched as well as ids, but chat users can rename themselves and channels, so production
- * policies should use ids (Slack `U…`/`C…`, Mattermost 26-character ids).
+ * in them. An entry is an id (Slack `U…`/`C…`, Mattermost 26-character ids), `"*"`, or, explicitly, `name:<name>`.
+ * Ids and names are different keys: a name never matches an id entry, since chat users choose their own names
+ * (and those of the channels they create) and can change them; `name:` entries are weaker for the same reason.
  */
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -33,7 +34,32 @@ export function verbForCommand(command: ChatCommand): Verb | null {
   return COMMAND_VERBS[command.name];
 }
 
-const subjectEntry = z.string().min(1).max(256);
+/** How an entry matches a user or channel by name rather than id. */
+const NAME_PREFIX = "name:";
+
+/** Ids as the chat apps make them: Slack's `U024BE7LH`/`C1H9RESGL`, Mattermost's 26 lowercase characters. */
+const CHAT_ID = /^(?:[A-Z][A-Z0-9]+|[a-z0-9]{26})$/u;
+
+/**
+ * A user or channel entry: `"*"`, an id, or `name:<name>`. A bare entry that cannot be an id is refused (naming
+ * the `name:` form) rather than read as a name, so a policy written when names matched does not silently change.
+ */
+const subjectEntry = z
+  .string()
+  .min(1)
+  .max(256)
+  .superRefine((entry, ctx) => {
+    if (entry === "*" || CHAT_ID.test(entry)) return;
+    if (entry.startsWith(NAME_PREFIX)) {
+      if (entry.length === NAME_PREFIX.length)
+        ctx.addIssue({ code: "custom", message: `"${NAME_PREFIX}" needs a name after it` });
+      return;
+    }
+    ctx.addIssue({
+      code: "custom",
+      message: `${JSON.stringify(entry)} is not a Slack or Mattermost id; write "${NAME_PREFIX}${entry}" to match by name (weaker: names can be changed by their owner)`,
+    });
+  });
 const namespaceEntry = z
   .string()
   .refine((ns) => ns === "*" || isNamespace(ns), { message: 'must be a namespace name or "*"' });
@@ -42,11 +68,11 @@ const ruleSchema = z
   .strictObject({
     /** Shown in logs when the rule allows something. */
     name: z.string().min(1).optional(),
-    /** User ids or names; `"*"` is any user. */
+    /** User ids, `name:<user name>` entries; `"*"` is any user. */
     users: z.array(subjectEntry).optional(),
     /** Names of entries in the policy's `groups`. */
     groups: z.array(z.string().min(1)).optional(),
-    /** Channel ids or names the commands must come from. */
+    /** Channel ids or `name:<channel name>` entries the commands must come from; `"*"` is any channel. */
     channels: z.array(subjectEntry).optional(),
     /** Namespace names, or `"*"` for all (quote it in YAML: a bare `*` is an alias). */
     namespaces: z.array(namespaceEntry).min(1),
@@ -239,13 +265,19 @@ function subjectMatches(policy: Policy, rule: PolicyRule, subject: ChatSubject):
   const users = rule.users ?? [];
   const groups = rule.groups ?? [];
   const channels = rule.channels ?? [];
-  const isUser = (entry: string) => entry === subject.userId || entry === subject.userName;
+  const isUser = (entry: string) => entryMatches(entry, subject.userId, subject.userName);
   const who =
     (users.length === 0 && groups.length === 0) ||
     users.some((entry) => entry === "*" || isUser(entry)) ||
     groups.some((group) => (policy.groups[group] ?? []).some(isUser));
   const where =
     channels.length === 0 ||
-    channels.some((entry) => entry === "*" || entry === subject.channelId || entry === subject.channelName);
+    channels.some((entry) => entry === "*" || entryMatches(entry, subject.channelId, subject.channelName));
   return who && where;
+}
+
+/** An id entry matches only the id, a `name:` entry only the (non-empty) name: never one for the other. */
+function entryMatches(entry: string, id: string, name: string | undefined): boolean {
+  if (!entry.startsWith(NAME_PREFIX)) return entry === id;
+  return name !== undefined && name !== "" && entry.slice(NAME_PREFIX.length) === name;
 }

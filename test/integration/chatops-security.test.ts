@@ -314,6 +314,20 @@ describe("chat-ops webhook security", () => {
       "status vm-pool-cirros",
       "NotAuthorized",
     ],
+    // mallory renamed herself to alice's user id: names never match a rule written for an id
+    [
+      "a user named after an allowed user's id",
+      { user_id: "U0MALLORY", user_name: ALICE.userId },
+      "scale default/vm-pool-cirros 4",
+      "NotAuthorized",
+    ],
+    // alice, from a channel named after #ops's channel id: nor do channel names
+    [
+      "a channel named after an allowed channel's id",
+      { channel_id: "C0EVIL", channel_name: ALICE.channelId },
+      "scale default/vm-pool-cirros 4",
+      "NotAuthorized",
+    ],
     // above the rule's maxReplicas of 20, known before reading anything
     ["above the rule's ceiling", {}, "scale default/vm-pool-cirros 50", "ReplicasAboveCeiling"],
     // an autoscaler maximum above the rule's ceiling

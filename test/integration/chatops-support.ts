@@ -67,10 +67,13 @@ export function writePolicy(dir: string, name: string, yaml: string): string {
   return path;
 }
 
-/** alice (by id) from #ops may do everything in `default` up to 20 replicas; bob may only read. */
+/**
+ * alice (by id) from #ops may do everything in `default` up to 20 replicas; bob (the Mattermost fixture's user,
+ * by id) may only read.
+ */
 export const TEAM_POLICY = `
 groups:
-  readers: [bob, U0READER]
+  readers: [q5s3wogmo3bgdrsw8yzgutcbvh, U0READER]
 rules:
   - name: oncall
     users: [${ALICE.userId}]

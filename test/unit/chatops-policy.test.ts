@@ -15,44 +15,54 @@ import { ReasonedError } from "../../shared/errors";
 
 const POLICY_YAML = `
 groups:
-  oncall: [U_ONCALL, carol]
+  oncall: [U0ONCALL, "name:carol"]
 rules:
   - name: oncall-from-ops
     groups: [oncall]
-    channels: [C_OPS]
+    channels: [C0OPS]
     namespaces: [default, prod]
     verbs: [read, scale, pause, autoscale, release]
     maxReplicas: 20
   - name: anyone-in-ops-reads
-    channels: [ops]
+    channels: ["name:ops"]
     namespaces: ["*"]
     verbs: [read]
   - name: alice-dev-small
-    users: [U_ALICE]
+    users: [U0ALICE]
     namespaces: [dev]
     verbs: [scale]
     maxReplicas: 5
   - name: alice-dev-big
-    users: [alice]
+    users: ["name:alice"]
     namespaces: [dev]
     verbs: [scale]
     maxReplicas: 50
   - name: bob-release-anywhere
-    users: [U_BOB]
+    users: [U0BOB]
     namespaces: ["*"]
     verbs: [release]
+  - name: mattermost-reader
+    users: [q5s3wogmo3bgdrsw8yzgutcbvh]
+    namespaces: [default]
+    verbs: [read]
 `;
 
 const SUBJECTS = {
-  oncallInOps: { userId: "U_ONCALL", userName: "dave", channelId: "C_OPS", channelName: "ops" },
-  carolByNameInOps: { userId: "U_CAROL", userName: "carol", channelId: "C_OPS", channelName: "ops" },
-  oncallInRandom: { userId: "U_ONCALL", userName: "dave", channelId: "C_RANDOM", channelName: "random" },
-  strangerInOps: { userId: "U_X", userName: "mallory", channelId: "C_OPS", channelName: "ops" },
-  strangerInRandom: { userId: "U_X", userName: "mallory", channelId: "C_RANDOM", channelName: "random" },
-  aliceInRandom: { userId: "U_ALICE", userName: "alice", channelId: "C_RANDOM" },
+  oncallInOps: { userId: "U0ONCALL", userName: "dave", channelId: "C0OPS", channelName: "ops" },
+  carolByNameInOps: { userId: "U0CAROL", userName: "carol", channelId: "C0OPS", channelName: "ops" },
+  oncallInRandom: { userId: "U0ONCALL", userName: "dave", channelId: "C0RANDOM", channelName: "random" },
+  strangerInOps: { userId: "U0X", userName: "mallory", channelId: "C0OPS", channelName: "ops" },
+  strangerInRandom: { userId: "U0X", userName: "mallory", channelId: "C0RANDOM", channelName: "random" },
+  aliceInRandom: { userId: "U0ALICE", userName: "alice", channelId: "C0RANDOM" },
   // someone whose display name is a channel name gains nothing from it
-  namedOpsInRandom: { userId: "U_Y", userName: "ops", channelId: "C_RANDOM", channelName: "random" },
-  bobAnywhere: { userId: "U_BOB", channelId: "D123" },
+  namedOpsInRandom: { userId: "U0Y", userName: "ops", channelId: "C0RANDOM", channelName: "random" },
+  bobAnywhere: { userId: "U0BOB", channelId: "D123" },
+  // eve renamed herself after alice's and the on-call's ids, and named her channel after #ops's id
+  eveNamedAlicesId: { userId: "U0EVE", userName: "U0ALICE", channelId: "C0RANDOM" },
+  eveNamedOncallsIdInOps: { userId: "U0EVE", userName: "U0ONCALL", channelId: "C0OPS", channelName: "ops" },
+  oncallInChannelNamedOpsId: { userId: "U0ONCALL", channelId: "C0EVIL", channelName: "C0OPS" },
+  eveNamedMattermostId: { userId: "U0EVE", userName: "q5s3wogmo3bgdrsw8yzgutcbvh", channelId: "C0RANDOM" },
+  mattermostBob: { userId: "q5s3wogmo3bgdrsw8yzgutcbvh", userName: "bob", channelId: "town-square" },
 } satisfies Record<string, ChatSubject>;
 
 describe("authorize: allow/deny matrix", () => {
@@ -61,14 +71,16 @@ describe("authorize: allow/deny matrix", () => {
   it.each([
     // on-call by id, from the ops channel, within the ceiling
     ["oncallInOps", "scale", "prod", 20, "oncall-from-ops"],
-    // group members may also be listed by name
+    // group members may also be listed by name, explicitly (name:carol)
     ["carolByNameInOps", "pause", "default", undefined, "oncall-from-ops"],
     // two rules match: the one without a ceiling is the more permissive
     ["oncallInOps", "read", "default", undefined, "anyone-in-ops-reads"],
-    // anyone in #ops (matched by channel name) reads any namespace
+    // anyone in #ops (matched by channel name: name:ops) reads any namespace
     ["strangerInOps", "read", "kube-system", undefined, "anyone-in-ops-reads"],
-    // two rules match alice in dev: the higher ceiling wins
+    // two rules match alice in dev (by id, and by name:alice): the higher ceiling wins
     ["aliceInRandom", "scale", "dev", 30, "alice-dev-big"],
+    // a Mattermost user by their 26-character id
+    ["mattermostBob", "read", "default", undefined, "mattermost-reader"],
     // a user rule with no channels applies in DMs too
     ["bobAnywhere", "release", "anything", undefined, "bob-release-anywhere"],
   ] as const)("%s may %s in %s (replicas %s) by rule %s", (who, verb, namespace, replicas, ruleName) => {
@@ -95,6 +107,14 @@ describe("authorize: allow/deny matrix", () => {
     ["aliceInRandom", "autoscale", "dev", undefined, "NotAuthorized"],
     // bob releases, nothing else
     ["bobAnywhere", "read", "default", undefined, "NotAuthorized"],
+    // a user name equal to a user id in a rule is not that user: ids and names are different keys
+    ["eveNamedAlicesId", "scale", "dev", 3, "NotAuthorized"],
+    // nor a user id listed in a group
+    ["eveNamedOncallsIdInOps", "scale", "prod", undefined, "NotAuthorized"],
+    // a channel name equal to a channel id in a rule is not that channel
+    ["oncallInChannelNamedOpsId", "scale", "prod", undefined, "NotAuthorized"],
+    // the same for a Mattermost id
+    ["eveNamedMattermostId", "read", "default", undefined, "NotAuthorized"],
   ] as const)("%s may not %s in %s (replicas %s): %s", (who, verb, namespace, replicas, reason) => {
     const request = replicas === undefined ? {} : { replicas };
     const result = authorize(policy, SUBJECTS[who], verb, namespace, request);
@@ -117,6 +137,7 @@ describe("authorize: allow/deny matrix", () => {
 
   it("lists the namespaces a subject may act in", () => {
     expect(allowedNamespaces(policy, SUBJECTS.oncallInOps, "scale")).toEqual(["default", "prod"]);
+    expect(allowedNamespaces(policy, SUBJECTS.eveNamedOncallsIdInOps, "scale")).toEqual([]);
     expect(allowedNamespaces(policy, SUBJECTS.strangerInOps, "read")).toBe("*");
     expect(allowedNamespaces(policy, SUBJECTS.strangerInRandom, "read")).toEqual([]);
     expect(allowedNamespaces(undefined, SUBJECTS.strangerInOps, "read")).toEqual([]);
@@ -166,29 +187,39 @@ describe("loadPolicy", () => {
 
   it.each([
     // a verb that does not exist
-    ["rules: [{ users: [a], namespaces: [default], verbs: [read, fly] }]", "rules[0].verbs[1]"],
+    ["rules: [{ users: [U1], namespaces: [default], verbs: [read, fly] }]", "rules[0].verbs[1]"],
     // a namespace that is not a DNS-1123 label
-    ["rules: [{ users: [a], namespaces: [Bad_NS], verbs: [read] }]", "rules[0].namespaces[0]"],
+    ["rules: [{ users: [U1], namespaces: [Bad_NS], verbs: [read] }]", "rules[0].namespaces[0]"],
     // a misspelt key is an error, not ignored
-    ["rules: [{ users: [a], namespaces: [default], verb: [read] }]", "rules[0].verbs"],
+    ["rules: [{ users: [U1], namespaces: [default], verb: [read] }]", "rules[0].verbs"],
     [
-      "rules: [{ users: [a], namespaces: [default], verbs: [read], verb: [scale] }]",
+      "rules: [{ users: [U1], namespaces: [default], verbs: [read], verb: [scale] }]",
       "rules[0]: Unrecognized key",
     ],
-    ["rules: [{ users: [a], verbs: [read] }]", "rules[0].namespaces"],
+    ["rules: [{ users: [U1], verbs: [read] }]", "rules[0].namespaces"],
     // empty lists grant nothing and are rejected as mistakes
-    ["rules: [{ users: [a], namespaces: [], verbs: [read] }]", "rules[0].namespaces"],
+    ["rules: [{ users: [U1], namespaces: [], verbs: [read] }]", "rules[0].namespaces"],
+    // a bare entry is a user id; a name must say so (names can be changed by their owner)
+    ["rules: [{ users: [bob], namespaces: [default], verbs: [read] }]", 'rules[0].users[0]: "bob" is not'],
+    ["rules: [{ users: [bob], namespaces: [default], verbs: [read] }]", 'write "name:bob"'],
+    [
+      "rules: [{ channels: [ops], namespaces: [default], verbs: [read] }]",
+      'rules[0].channels[0]: "ops" is not',
+    ],
+    ["groups: { oncall: [U1, carol] }", 'groups.oncall[1]: "carol" is not'],
+    // a name entry needs a name
+    ['rules: [{ users: ["name:"], namespaces: [default], verbs: [read] }]', "rules[0].users[0]"],
     // a rule without any subject
     [
       "rules: [{ namespaces: [default], verbs: [read] }]",
       "rules[0]: a rule needs at least one of users, groups or channels",
     ],
     [
-      "rules: [{ users: [a], namespaces: [default], verbs: [scale], maxReplicas: 1.5 }]",
+      "rules: [{ users: [U1], namespaces: [default], verbs: [scale], maxReplicas: 1.5 }]",
       "rules[0].maxReplicas",
     ],
     [
-      "rules: [{ users: [a], namespaces: [default], verbs: [scale], maxReplicas: -1 }]",
+      "rules: [{ users: [U1], namespaces: [default], verbs: [scale], maxReplicas: -1 }]",
       "rules[0].maxReplicas",
     ],
     // a group the document does not define
@@ -202,7 +233,7 @@ describe("loadPolicy", () => {
     ["rule: []", '(document): Unrecognized key: "rule"'],
     ["- a\n- b", "(document)"],
     // an unquoted * is a YAML alias, not a wildcard
-    ["rules: [{ users: [a], namespaces: [*], verbs: [read] }]", "not YAML or JSON"],
+    ["rules: [{ users: [U1], namespaces: [*], verbs: [read] }]", "not YAML or JSON"],
     ["rules: [", "not YAML or JSON"],
   ])("rejects %j, naming %s", (text, expected) => {
     let caught: unknown;
