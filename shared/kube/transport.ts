@@ -3,8 +3,11 @@
  * (kubeconfig TLS, tokens, exec and token-file providers) and fetch. We build the path ourselves because the
  * generated CustomObjectsApi can only address `/apis/<group>/...` (not core/v1 Events and Pods, nor group
  * discovery) and the typed APIs turn timestamps into Dates; raw JSON lets every kind be zod-validated the same
- * way. Non-2xx answers throw `ApiException` with the raw body text, exactly as the generated APIs do.
+ * way. Non-2xx answers throw `ApiException` with the raw body text, exactly as the generated APIs do. Connections
+ * are kept alive and shared between requests.
  */
+import { Agent as HttpAgent } from "node:http";
+import { type AgentOptions, Agent as HttpsAgent } from "node:https";
 import {
   ApiException,
   HttpMethod,
@@ -32,6 +35,33 @@ export interface HttpRequest {
 /** Sends a request and resolves to the parsed JSON body (undefined when empty). */
 export type Transport = (request: HttpRequest) => Promise<unknown>;
 
+/** Idle keep-alive sockets close after this, well before an API server or a load balancer drops them. */
+const IDLE_SOCKET_MS = 15_000;
+/** What makes two agents' connections interchangeable: the server's CA and name, and the client's identity. */
+const TLS_IDENTITY = ["ca", "cert", "key", "pfx", "passphrase", "rejectUnauthorized", "servername"] as const;
+
+type Agent = HttpAgent | HttpsAgent;
+
+/**
+ * client-node builds a new Agent for every request (`KubeConfig.applySecurityAuthentication`), so every request
+ * pays a TCP and a TLS handshake, and a pass sends hundreds. This keeps one keep-alive agent per TLS identity
+ * instead (a rotated client certificate gets a new one) and leaves proxy agents as they come.
+ */
+function agentReuse(): (fresh: Agent | undefined) => Agent | undefined {
+  let current: { readonly key: string; readonly agent: Agent } | undefined;
+  return (fresh) => {
+    const kind = fresh?.constructor;
+    if (!fresh || (kind !== HttpsAgent && kind !== HttpAgent)) return fresh;
+    const options = (fresh as Agent & { readonly options: AgentOptions }).options;
+    const key = JSON.stringify([kind === HttpsAgent, ...TLS_IDENTITY.map((f) => String(options[f] ?? ""))]);
+    if (current?.key !== key) {
+      const reused = { ...options, keepAlive: true, timeout: IDLE_SOCKET_MS };
+      current = { key, agent: kind === HttpsAgent ? new HttpsAgent(reused) : new HttpAgent(reused) };
+    }
+    return current.agent;
+  };
+}
+
 const METHODS: Record<Method, HttpMethod> = {
   GET: HttpMethod.GET,
   POST: HttpMethod.POST,
@@ -49,6 +79,7 @@ export function clientNodeTransport(kc: KubeConfig, bearer?: BearerSource): Tran
   if (!cluster) throw new Error("the kubeconfig has no current cluster");
   const server = cluster.server.replace(/\/+$/, "");
   const http = new IsomorphicFetchHttpLibrary();
+  const reuse = agentReuse();
 
   return async (request) => {
     const context = new RequestContext(`${server}${request.path}`, METHODS[request.method]);
@@ -62,6 +93,8 @@ export function clientNodeTransport(kc: KubeConfig, bearer?: BearerSource): Tran
     }
     context.setSignal(request.signal);
     await kc.applySecurityAuthentication(context);
+    const agent = reuse(context.getAgent());
+    if (agent) context.setAgent(agent);
     if (bearer) context.setHeaderParam("Authorization", `Bearer ${await bearer.token()}`);
     const response = await http.send(context).toPromise();
     const text = await response.body.text();
