@@ -9,13 +9,14 @@ import {
   type AlertMapping,
   labelsFingerprint,
   metricOf,
+  nameMap,
   parseValueText,
   resolveTarget,
   type Signal,
   type SourceName,
 } from "../signal";
 
-const LabelsSchema = z.record(z.string(), z.string());
+const LabelsSchema = nameMap(z.string());
 
 /** One alert of a group notification (loose: upstream adds fields over time). */
 export const GroupAlertSchema = z.looseObject({

@@ -11,7 +11,16 @@
 import { z } from "zod";
 import { ALARM_STATE_CHANGE_DETAIL_TYPE, CLOUDWATCH_SOURCE } from "../../../infra/aws/contract";
 import { requireToken } from "../auth";
-import { checkValue, invalidPayload, metricOf, parsePayload, resolveTarget, type Signal } from "../signal";
+import {
+  checkValue,
+  FIRST_ISSUE,
+  invalidPayload,
+  metricOf,
+  nameMap,
+  parsePayload,
+  resolveTarget,
+  type Signal,
+} from "../signal";
 import type { SignalSource } from "./types";
 
 const StateSchema = z.looseObject({
@@ -28,7 +37,7 @@ const AlarmMetricSchema = z.looseObject({
       metric: z.looseObject({
         namespace: z.string().optional(),
         name: z.string().optional(),
-        dimensions: z.record(z.string(), z.string()).optional(),
+        dimensions: nameMap(z.string()).optional(),
       }),
       period: z.number().optional(),
       stat: z.string().optional(),
@@ -58,7 +67,7 @@ export const AlarmStateChangeSchema = z.looseObject({
         metrics: z.array(AlarmMetricSchema).optional(),
       })
       .optional(),
-    alarmTags: z.record(z.string(), z.string()).optional(),
+    alarmTags: nameMap(z.string()).optional(),
   }),
 });
 export type AlarmStateChange = z.infer<typeof AlarmStateChangeSchema>;
@@ -84,7 +93,7 @@ function latestDatapoint(reasonData: string | undefined): number | undefined {
   } catch {
     throw invalidPayload("detail.state.reasonData", "is not JSON");
   }
-  const parsed = ReasonDataSchema.safeParse(raw);
+  const parsed = ReasonDataSchema.safeParse(raw, FIRST_ISSUE);
   if (!parsed.success)
     throw invalidPayload("detail.state.reasonData.recentDatapoints", "must be a list of numbers");
   const points = parsed.data.recentDatapoints ?? [];

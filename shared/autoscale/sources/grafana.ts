@@ -7,12 +7,12 @@
  */
 import { z } from "zod";
 import { requireHmac, requireHmacHeaders, requireToken } from "../auth";
-import { checkValue, invalidPayload, parsePayload } from "../signal";
+import { checkValue, invalidPayload, nameMap, parsePayload } from "../signal";
 import { alertSignal, GroupAlertSchema, groupFields, type ValueSource } from "./alert-group";
 import type { SignalSource } from "./types";
 
 const GrafanaAlertSchema = GroupAlertSchema.extend({
-  values: z.record(z.string(), z.number().nullable()).nullish(),
+  values: nameMap(z.number().nullable()).nullish(),
   valueString: z.string().optional(),
   silenceURL: z.string().optional(),
   dashboardURL: z.string().optional(),
