@@ -43,6 +43,7 @@ const METHOD_ACCESS: Record<
 > = {
   get: [{ kind: "self", verb: "get" }],
   list: [{ kind: "self", verb: "list" }],
+  listLenient: [{ kind: "self", verb: "list" }],
   getScale: [{ kind: "self", verb: "get", subresource: "scale" }],
   create: [{ kind: "self", verb: "create" }],
   // A patch's subresource comes from its options; see accessOf.

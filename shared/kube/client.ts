@@ -63,6 +63,18 @@ export interface ListOptions extends CallOptions {
   readonly fieldSelector?: string;
 }
 
+/** A list item that failed validation: where it is (as far as its metadata says) and why. */
+export interface UnreadableItem {
+  readonly namespace: string | undefined;
+  readonly name: string | undefined;
+  readonly error: KubeError;
+}
+
+export interface LenientList<K extends KindName> {
+  readonly items: ObjectOf<K>[];
+  readonly unreadable: UnreadableItem[];
+}
+
 export type PatchType = "merge" | "json";
 
 /** One RFC 6902 operation. */
@@ -108,6 +120,11 @@ export interface Kube {
   ): Promise<ObjectOf<K> | undefined>;
   /** Every matching object, following `continue` pages of 500. */
   list<K extends KindName>(kind: K, options?: ListOptions): Promise<ObjectOf<K>[]>;
+  /**
+   * Like `list`, but an item that fails validation is set aside with why instead of failing the whole list, so one
+   * unreadable object fails only what depends on it.
+   */
+  listLenient<K extends KindName>(kind: K, options?: ListOptions): Promise<LenientList<K>>;
   /** The `/scale` subresource, or undefined when the object does not exist. */
   getScale(
     kind: ScalableKind,
@@ -279,9 +296,16 @@ class KubeClient implements Kube {
   }
 
   async list<K extends KindName>(kind: K, options: ListOptions = {}): Promise<ObjectOf<K>[]> {
+    const { items, unreadable } = await this.listLenient(kind, options);
+    if (unreadable[0]) throw unreadable[0].error;
+    return items;
+  }
+
+  async listLenient<K extends KindName>(kind: K, options: ListOptions = {}): Promise<LenientList<K>> {
     const context = { verb: "list", kind, namespace: options.namespace };
     const at = await this.locate(kind, { namespace: options.namespace }, options);
     const items: ObjectOf<K>[] = [];
+    const unreadable: UnreadableItem[] = [];
     let token: string | undefined;
     do {
       const query = {
@@ -294,10 +318,17 @@ class KubeClient implements Kube {
         await this.send(context, { method: "GET", path: at.path, query }, options),
       );
       if (!page.success) throw malformedObject(`the ${kind} list response is not a list`, context);
-      for (const item of page.data.items ?? []) items.push(this.validate(kind, at, item, context));
+      for (const item of page.data.items ?? []) {
+        try {
+          items.push(this.validate(kind, at, item, context));
+        } catch (err) {
+          if (!isKubeError(err)) throw err;
+          unreadable.push({ ...whereabouts(item), error: err });
+        }
+      }
       token = page.data.metadata?.continue || undefined;
     } while (token !== undefined);
-    return items;
+    return { items, unreadable };
   }
 
   async getScale(
@@ -508,6 +539,7 @@ class KubeClient implements Kube {
         deadline: options.deadline ?? this.defaultDeadline,
         context,
         unsafeToRepeat,
+        read: request.method === "GET",
         onRetry: (err, delayMs, attempt) => {
           counter.recordRetry();
           countError(err);
@@ -586,11 +618,20 @@ class KubeClient implements Kube {
   }
 }
 
+/** The namespace and name an unreadable object's metadata gives, where they are strings. */
+function whereabouts(value: unknown): { namespace: string | undefined; name: string | undefined } {
+  const meta = isPlainObject(value) && isPlainObject(value.metadata) ? value.metadata : {};
+  return {
+    namespace: typeof meta.namespace === "string" ? meta.namespace : undefined,
+    name: typeof meta.name === "string" ? meta.name : undefined,
+  };
+}
+
 function parseWith<S extends z.ZodType>(schema: S, value: unknown, context: KubeRequestContext): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const meta = isPlainObject(value) && isPlainObject(value.metadata) ? value.metadata : {};
-  const where = [meta.namespace, meta.name].filter((part) => typeof part === "string").join("/");
+  const { namespace, name } = whereabouts(value);
+  const where = [namespace, name].filter((part) => part !== undefined).join("/");
   const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
   throw malformedObject(
     `the API server returned a ${context.kind}${where ? ` ${where}` : ""} we cannot read: ${issues.join("; ")}`,

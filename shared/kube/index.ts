@@ -27,12 +27,14 @@ export {
   type JsonPatchOp,
   type Kube,
   type KubeOptions,
+  type LenientList,
   type ListOptions,
   type MergePatch,
   type NewObject,
   type PatchBody,
   type PatchOptions,
   type PatchType,
+  type UnreadableItem,
 } from "./client";
 export {
   type AwsCredentials,

@@ -1,7 +1,8 @@
 /**
  * Retrying one Kubernetes request: retryable failures (429, 5xx, network) are tried again after an exponential
- * backoff with jitter, never sooner than the server's Retry-After, and never past the caller's deadline; other
- * failures surface at once. Randomness, sleeping and the clock are injected so tests are deterministic.
+ * backoff with jitter, never sooner than the server's Retry-After, and never past the caller's deadline; a read
+ * also retries a 409, which it cannot have caused; other failures surface at once. Randomness, sleeping and the
+ * clock are injected so tests are deterministic.
  */
 import {
   type KubeError,
@@ -61,6 +62,11 @@ export interface RetryCall {
   readonly context: KubeRequestContext;
   /** A repeat could do the work twice: retry only failures that prove the server did nothing. */
   readonly unsafeToRepeat?: boolean;
+  /**
+   * A read (GET, LIST): it carries no precondition that a 409 could refute, so a 409 is as transient as a 5xx
+   * and is retried too (a 410 Expired is not: the same continue token would only expire again).
+   */
+  readonly read?: boolean;
   /** Called before each wait, with the failure and the delay chosen. */
   readonly onRetry?: (err: KubeError, delayMs: number, attempt: number) => void;
 }
@@ -81,7 +87,8 @@ export async function withRetries<T>(
       return await attempt(AbortSignal.timeout(Math.min(remaining, policy.requestTimeoutMs)));
     } catch (err) {
       const failure = toKubeError(err, call.context);
-      if (!failure.retryable || n >= policy.maxAttempts) throw failure;
+      const retryable = failure.retryable || (call.read === true && failure.status === 409);
+      if (!retryable || n >= policy.maxAttempts) throw failure;
       if (call.unsafeToRepeat && !provablyNotProcessed(failure)) throw failure;
       const delay = retryDelay(n, failure.retryAfterSeconds, policy, random);
       if (delay > MAX_RETRY_AFTER_MS) throw failure;

@@ -11,6 +11,7 @@ export {
   POOL_REVISION_LABEL,
   REPLICA_SET_COMPONENT,
 } from "./constants";
+export { specDepthProblem } from "./depth";
 export { planPool } from "./pool";
 export type { PoolPlanInput } from "./pool-context";
 export { type RandomSource, seededRandom } from "./random";

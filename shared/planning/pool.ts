@@ -8,6 +8,7 @@ import { matches } from "../labels";
 import type { VirtualMachine } from "../schemas/kubevirt";
 import { assemblePlan, countActions, skippedPlan } from "./assemble";
 import { POOL_API_VERSION, POOL_COMPONENT, POOL_FINALIZER, POOL_KIND } from "./constants";
+import { specDepthProblem } from "./depth";
 import { createLedger, type Ledger } from "./ledger";
 import { controllerOf, hasFinalizer, isControlledBy, isDeleting, labelsOf } from "./objects";
 import {
@@ -144,6 +145,9 @@ function planPass(
 export function planPool(input: PoolPlanInput): PoolPlan {
   const { pool } = input;
   const header = { kind: POOL_KIND, component: POOL_COMPONENT, owner: ownerRef(input) } as const;
+  // Before anything copies the template (VMs, the revision): a spec too deep to copy skips the pass.
+  const tooDeep = specDepthProblem(pool.spec);
+  if (tooDeep) return skippedPlan(header, tooDeep);
   const validation = validateSelector(pool.spec.selector, pool.spec.virtualMachineTemplate?.metadata?.labels);
   if (!validation.ok) return skippedPlan(header, validation.skip);
   const ctx = buildPoolContext(input, validation.selector, validation.labelSelector);

@@ -17,6 +17,7 @@ import {
   STORAGE_API_VERSION_ANNOTATION,
   VMI_KIND,
 } from "./constants";
+import { specDepthProblem } from "./depth";
 import { createLedger, type Ledger } from "./ledger";
 import {
   controllerOf,
@@ -414,6 +415,9 @@ function planPass(
 export function planReplicaSet(input: ReplicaSetPlanInput): ReplicaSetPlan {
   const rs = input.replicaSet;
   const header = { kind: REPLICA_SET_KIND, component: REPLICA_SET_COMPONENT, owner: rsRef(rs) } as const;
+  // Before anything copies the template into a VMI: a spec too deep to copy skips the pass.
+  const tooDeep = specDepthProblem(rs.spec);
+  if (tooDeep) return skippedPlan(header, tooDeep);
   const validation = validateReplicaSet(rs);
   if (!validation.ok) return skippedPlan(header, validation.skip);
   const ctx = replicaSetContext(input, validation.selector, validation.labelSelector);

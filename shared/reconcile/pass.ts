@@ -12,7 +12,7 @@ import { metrics } from "../metrics";
 import { type Note, type Plan, planPool, planReplicaSet } from "../planning";
 import { act } from "./act";
 import { type ManageMode, standDownReason } from "./coexist";
-import { type Observation, type Owner, observeAll, observePool, refOf } from "./observe";
+import { type Observation, type Owner, observeAll, observePool, refOf, whyUnobserved } from "./observe";
 import { formatRef, type PassResult, type PoolRef } from "./types";
 import { templateProblem } from "./validate";
 
@@ -86,7 +86,7 @@ function decide(
 ): PassResult | "report" | undefined {
   const standDown = standDownReason(observation.owner.object, deps.manage ?? "all", deps.now());
   if (standDown) return result(ref, "StoodDown", standDown.reason, standDown.message, { plan });
-  if (plan.skipped) return result(ref, "Skipped", plan.skipped.reason, plan.skipped.message, { plan });
+  // Before the plan's own skip: a template the planner refused to copy (too deep) is reported, not just skipped.
   const problem = templateProblem(observation.owner);
   if (problem) {
     if (options.dryRun || alreadyReported(observation.owner, problem)) {
@@ -94,6 +94,7 @@ function decide(
     }
     return "report";
   }
+  if (plan.skipped) return result(ref, "Skipped", plan.skipped.reason, plan.skipped.message, { plan });
   if (options.dryRun)
     return result(ref, "DryRun", "DryRun", `${plan.actions.length} action(s) planned`, { plan });
   if (!needsWrites(plan)) return result(ref, "Converged", "Converged", "nothing to do", { plan });
@@ -261,13 +262,17 @@ async function reconcileNamespace(
   }
   try {
     if (mine.length === 0) return results;
-    const observations = await observeAll(kube, namespace);
-    const byKey = new Map(observations.map((o) => [formatRef(refOf(o.owner)), o]));
+    const snapshot = await observeAll(kube, namespace);
+    const byKey = new Map(snapshot.observations.map((o) => [formatRef(refOf(o.owner)), o]));
     const acted = await pMap(
       mine,
       async ({ ref }) => {
         const observation = byKey.get(formatRef(ref));
-        if (!observation) return result(ref, "NotFound", "NotFound", `${formatRef(ref)} does not exist`);
+        if (!observation) {
+          const error = whyUnobserved(snapshot, ref);
+          if (error) return failure(deps.log, ref, error);
+          return result(ref, "NotFound", "NotFound", `${formatRef(ref)} does not exist`);
+        }
         try {
           return await actOnObservation(deps, kube, ref, observation, deadline, options);
         } catch (err) {
@@ -377,25 +382,33 @@ export interface AllOptions extends PassOptions {
 
 /**
  * A reconcile-all pass: one list per kind, a plan per pool from that snapshot, and a locked pass only where the
- * plan writes. Converged pools cost no request beyond the lists.
+ * plan writes. Converged pools cost no request beyond the lists. One pool's trouble stays its own: a failed read
+ * fails only the pools that depend on it, and a pool whose planning throws fails alone.
  */
 export async function reconcileAll(deps: PassDeps, options: AllOptions = {}): Promise<PassResult[]> {
   const started = performance.now();
   const deadline = Date.now() + (deps.deadlineMs ?? DEFAULT_DEADLINE_MS);
   const kube = deps.kube.withDeadline(deadline);
-  const observations = await observeAll(kube, options.namespace);
+  const snapshot = await observeAll(kube, options.namespace);
   const results: PassResult[] = [];
   const pending: PoolRef[] = [];
   const reports: PoolRef[] = [];
-  for (const observation of observations) {
+  const early = (pass: PassResult) => {
+    results.push(pass);
+    recordPass(pass);
+  };
+  for (const { ref, error } of snapshot.unobserved) early(failure(deps.log, ref, error));
+  for (const observation of snapshot.observations) {
     const ref = refOf(observation.owner);
-    const plan = planFor(observation, deps.now(), deps.random);
-    const early = decide(deps, ref, observation, plan, options);
-    if (early === "report") reports.push(ref);
-    else if (early) {
-      results.push(early);
-      recordPass(early);
-    } else pending.push(ref);
+    try {
+      const plan = planFor(observation, deps.now(), deps.random);
+      const decided = decide(deps, ref, observation, plan, options);
+      if (decided === "report") reports.push(ref);
+      else if (decided) early(decided);
+      else pending.push(ref);
+    } catch (err) {
+      early(failure(deps.log, ref, err));
+    }
   }
   // Invalid templates are reported by a lone pass: it takes no lease and writes only the report.
   results.push(

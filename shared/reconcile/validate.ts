@@ -2,9 +2,10 @@
  * Template checks a pass makes before planning, for clusters where KubeVirt's admission webhook is not installed
  * (as with these functions replacing virt-controller): a pool whose VM template the API would reject, or a replica
  * set without a VMI template, is reported once (a ReplicaFailure condition and a Warning event) instead of
- * failing 250 creates every pass. Messages are KubeVirt's webhook messages. Pure.
+ * failing 250 creates every pass. Messages are KubeVirt's webhook messages. A spec nested too deep to copy is
+ * reported the same way (reason TemplateTooDeep), checked first. Pure.
  */
-import type { Note } from "../planning";
+import { type Note, specDepthProblem } from "../planning";
 import type { Owner } from "./observe";
 
 export const INVALID_TEMPLATE = "InvalidTemplate";
@@ -29,6 +30,8 @@ function labelProblems(labels: unknown, path: string): string[] {
 
 /** Undefined when the template can produce valid children; otherwise why not. */
 export function templateProblem(owner: Owner): Note | undefined {
+  const tooDeep = specDepthProblem(owner.object.spec);
+  if (tooDeep) return tooDeep;
   const problems: string[] = [];
   if (owner.kind === "VirtualMachinePool") {
     const template = rec(owner.object.spec.virtualMachineTemplate);

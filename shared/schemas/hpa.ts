@@ -560,13 +560,18 @@ function annotationBehavior(text: string | undefined): HpaBehavior | null {
   return parsed.data;
 }
 
-function lowerFirstKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(lowerFirstKeys);
+/** Behavior → ScaleUp → Policies → policy: the only levels whose keys the schema reads. */
+const BEHAVIOR_KEY_DEPTH = 4;
+
+// Bounded: the annotation is user input, and deeper values are passed on untouched (the schema never reads them).
+function lowerFirstKeys(value: unknown, depth = 0): unknown {
+  if (depth >= BEHAVIOR_KEY_DEPTH) return value;
+  if (Array.isArray(value)) return value.map((item) => lowerFirstKeys(item, depth + 1));
   if (value === null || typeof value !== "object") return value;
   return Object.fromEntries(
     Object.entries(value).map(([key, inner]) => [
       key.charAt(0).toLowerCase() + key.slice(1),
-      lowerFirstKeys(inner),
+      lowerFirstKeys(inner, depth + 1),
     ]),
   );
 }
