@@ -88,6 +88,8 @@ interface Case {
   readonly project?: (answer: unknown) => unknown;
   /** Compare `metadata.managedFields` too (only where field ownership is the subject). */
   readonly managedFields?: boolean;
+  /** Wait this long first: time for kube-controller-manager's informers to see what the cases before wrote. */
+  readonly delayMs?: number;
 }
 
 interface HttpCase {
@@ -105,6 +107,7 @@ interface HttpCase {
   readonly untilMs?: number;
   readonly project?: (answer: unknown) => unknown;
   readonly managedFields?: boolean;
+  readonly delayMs?: number;
 }
 
 function httpRequest(c: HttpCase, vars: ReadonlyMap<string, string>): HttpRequest {
@@ -139,6 +142,7 @@ function http(c: HttpCase): Case {
     ...(c.untilMs ? { untilMs: c.untilMs } : {}),
     ...(c.project ? { project: c.project } : {}),
     ...(c.managedFields ? { managedFields: true } : {}),
+    ...(c.delayMs ? { delayMs: c.delayMs } : {}),
   };
 }
 
@@ -158,6 +162,7 @@ interface KubectlCase {
   readonly untilMs?: number;
   readonly project?: (answer: unknown) => unknown;
   readonly managedFields?: boolean;
+  readonly delayMs?: number;
 }
 
 function runWithTrigger(
@@ -215,6 +220,7 @@ function kubectlCase(version: KubectlVersion, ns: string, c: KubectlCase): Case 
     ...(c.untilMs ? { untilMs: c.untilMs } : {}),
     ...(c.project ? { project: c.project } : {}),
     ...(c.managedFields ? { managedFields: true } : {}),
+    ...(c.delayMs ? { delayMs: c.delayMs } : {}),
   };
 }
 
@@ -1411,10 +1417,12 @@ const deletes: HttpCase[] = [
     ),
   },
   {
+    // The garbage collector orphans only the dependents its graph has seen: time to see dep-o.
     id: "gc-orphan-delete",
     method: "DELETE",
     path: `${POOLS}/owner-o`,
     body: { propagationPolicy: "Orphan" },
+    delayMs: 2_000,
   },
   { id: "gc-orphan-owner-gone", path: `${POOLS}/owner-o`, until: status(404), untilMs: 45_000 },
   {
@@ -2078,8 +2086,10 @@ function kubectlCases(ns: string): KubectlCase[] {
       stdin: VM_YAML("dep-o", DEPENDENT_EXTRA("owner-o", "ownerO", false)),
     },
     {
+      // The garbage collector orphans only the dependents its graph has seen: time to see dep-o.
       id: "delete-cascade-orphan",
       args: ["delete", "vmpool", "owner-o", "--cascade=orphan", "--timeout=45s"],
+      delayMs: 2_000,
     },
     {
       id: "dependent-orphaned",
@@ -2101,8 +2111,14 @@ function kubectlCases(ns: string): KubectlCase[] {
     {
       id: "delete-cascade-foreground",
       args: ["delete", "vmpool", "owner-f", "--cascade=foreground", "--timeout=45s"],
+      delayMs: 2_000,
     },
-    { id: "dependent-foreground-gone", args: ["get", "vm", "dep-f"] },
+    {
+      id: "dependent-foreground-gone",
+      args: ["get", "vm", "dep-f"],
+      until: (a) => a.code !== 0,
+      untilMs: 45_000,
+    },
     { id: "create-owner-background", args: ["create", "-f", "-"], stdin: OWNER_YAML("owner-b") },
     {
       id: "get-owner-background-uid",
@@ -2328,6 +2344,7 @@ async function answerOf(c: Case, ctx: TargetContext): Promise<unknown> {
 
 /** Runs a case against both targets at once and normalises both answers. */
 async function compare(c: Case, ctx: Record<TargetKind, TargetContext>): Promise<Comparison> {
+  if (c.delayMs) await new Promise((r) => setTimeout(r, c.delayMs));
   const [realAnswer, embeddedAnswer] = await Promise.all([answerOf(c, ctx.real), answerOf(c, ctx.embedded)]);
   const project = c.project ?? ((a: unknown) => a);
   const options = { managedFields: c.managedFields === true };
