@@ -35,10 +35,19 @@ export function renderError(err: unknown, c: Context, log: Logger): Response {
     return c.json(errorBody("InternalError", "internal error"), 500);
   }
   const status = error.status >= 400 && error.status < 600 ? error.status : 500;
-  if (status >= 500) log.error({ err: error, reason: error.reason }, error.message);
-  else log.info({ reason: error.reason, status, path: c.req.path }, error.message);
+  const message = bounded(error.message);
+  if (status >= 500) log.error({ err: error, reason: error.reason }, message);
+  else log.info({ reason: error.reason, status, path: c.req.path }, message);
   metrics.recordHttpError(error.reason, status);
-  return c.json(errorBody(error.reason, error.message), status as 400);
+  return c.json(errorBody(error.reason, message), status as 400);
+}
+
+/** Longest message an error answer or its log line carries: messages quote the input, which may be a megabyte. */
+export const MAX_ERROR_MESSAGE = 1000;
+
+function bounded(message: string): string {
+  if (message.length <= MAX_ERROR_MESSAGE) return message;
+  return `${message.slice(0, MAX_ERROR_MESSAGE)}… (${message.length - MAX_ERROR_MESSAGE} more characters)`;
 }
 
 /** `ClientClosedRequest` when the client went away before the request was answered, else undefined. */

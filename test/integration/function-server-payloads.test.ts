@@ -40,7 +40,7 @@ beforeAll(async () => {
   env = await startTestCluster({ simulator: false });
   server = await startTestFunctionServer({
     kubeconfig: env.kubeconfig,
-    secrets: { alertmanagerToken: TOKEN },
+    secrets: { alertmanagerToken: TOKEN, reconcileToken: TOKEN },
   });
 });
 afterAll(async () => {
@@ -117,4 +117,43 @@ describe("a megabyte of bad entries", () => {
     expect(Math.max(growth, peakGrowth)).toBeLessThan(64 * 1024 * 1024);
     expect(writesOf(server.kube)).toBe(writes);
   });
+});
+
+describe("an error answer", () => {
+  it.each<[string, string, unknown]>([
+    // An unknown pool kind is quoted in the message.
+    [
+      "a long kind label",
+      "/hooks/alertmanager",
+      {
+        ...am,
+        alerts: [
+          {
+            ...am.alerts[0],
+            labels: { ...(am.alerts[0]?.labels as object), pool_kind: "k".repeat(900_000) },
+          },
+        ],
+      },
+    ],
+    // Unknown keys are listed.
+    ["many unknown keys", "/reconcile", numbered(80_000, 1)],
+  ])(
+    "quotes a bounded part of the input (%s), in the answer and the log line",
+    async (_case, path, payload) => {
+      const lines = server.lines.length;
+      const response = await fetch(`${server.url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify(payload),
+      });
+      expect(response.status).toBe(400);
+      const text = await response.text();
+      expect(text.length).toBeLessThan(2048);
+      expect((JSON.parse(text) as { error: { message: string } }).error.message).toMatch(
+        /… \(\d+ more characters\)$/,
+      );
+      const logged = server.lines.slice(lines).find((line) => line.status === 400);
+      expect(JSON.stringify(logged).length).toBeLessThan(2048);
+    },
+  );
 });
