@@ -71,6 +71,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     ...(options.random ? { random: options.random } : {}),
   });
   registry.seedNamespaces();
+  // The watch cache starts after bootstrap: a watch from before it (e.g. resourceVersion=1) is 410 Expired.
+  store.markWatchStart();
   const faults = new FaultInjector();
   if (options.faults) faults.configure(options.faults);
   const gc = new GarbageCollector(store, registry);

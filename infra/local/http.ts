@@ -137,6 +137,12 @@ function discovery(c: Context<Env>, core: boolean, serverAddress: string): Respo
   });
 }
 
+/**
+ * A path no handler is registered for at all (a namespaced resource's object without a namespace): Go's
+ * `http.NotFound`, plain text.
+ */
+class NoRoute extends Error {}
+
 /** Splits `/api/v1/...` or `/apis/<g>/<v>/...` into a target; undefined for discovery documents. */
 function parsePath(path: string): { group: string; version: string | undefined; rest: string[] } {
   const segments = path.split("/").filter(Boolean).map(decodeURIComponent);
@@ -156,7 +162,7 @@ function resolveTarget(group: string, version: string, rest: string[]): Target {
   }
   const def = findResource(group, version, parts[0] as string);
   if (!def || parts.length > 3) throw unknownResource();
-  if (namespace === undefined && def.namespaced && parts.length > 1) throw unknownResource();
+  if (namespace === undefined && def.namespaced && parts.length > 1) throw new NoRoute();
   return { def, version, namespace, name: parts[1], subresource: parts[2] };
 }
 
@@ -318,9 +324,13 @@ function negotiateOutput(accept: string | undefined, watching: boolean): Output 
   );
 }
 
-/** kube-apiserver encodes YAML as its JSON converted key-sorted (sigs.k8s.io/yaml `JSONToYAML`). */
+/**
+ * kube-apiserver encodes YAML as its JSON converted by sigs.k8s.io/yaml `JSONToYAML`: go-yaml v2, so keys sorted,
+ * sequences not indented, and YAML 1.1 quoting (`"yes"`, `"on"`, timestamps). Long strings fold at a slightly
+ * different column than go-yaml's.
+ */
 function toYaml(json: string): string {
-  return stringifyYaml(JSON.parse(json), { sortMapEntries: true, indentSeq: false });
+  return stringifyYaml(JSON.parse(json), { version: "1.1", sortMapEntries: true, indentSeq: false });
 }
 
 /** Sends a JSON body (text or buffer) in the negotiated encoding. */
@@ -521,6 +531,9 @@ async function list(c: Context<Env>, registry: Registry, t: Target): Promise<Res
     ...(result.remainingItemCount === undefined ? {} : { remainingItemCount: result.remainingItemCount }),
   };
   const table = tableMode(c);
+  // An UnstructuredList always carries `continue`, empty on the last page; a typed list omits it then.
+  const plainMeta =
+    t.def.builtin || listMeta.continue !== undefined ? listMeta : { ...listMeta, continue: "" };
   if (table) {
     const objects = result.entries.map((e) => JSON.parse(registry.jsonOf(t.def, e, t.version)) as KObject);
     const rendered = tableFor(t.def, objects, {
@@ -534,7 +547,7 @@ async function list(c: Context<Env>, registry: Registry, t: Target): Promise<Res
   const head = JSON.stringify({
     kind: `${t.def.kind}List`,
     apiVersion: groupVersion(t.def.group, t.version),
-    metadata: listMeta,
+    metadata: plainMeta,
   });
   // Concatenating cached UTF-8 buffers is several times cheaper than joining one multi-megabyte string.
   const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)},"items":[`)];
@@ -551,6 +564,10 @@ const LIST_END = Buffer.from("]}");
 /** Each stored entry's JSON as UTF-8, per served version, computed once (entries are immutable). */
 const entryBuffers = new WeakMap<Entry, Map<string, Buffer>>();
 
+/**
+ * A list item's JSON. Items of a built-in kind's list carry no apiVersion and kind (a typed list's items are
+ * encoded without TypeMeta); a CR list's items keep them.
+ */
 function entryBytes(registry: Registry, def: ResourceDef, entry: Entry, version: string): Buffer {
   let byVersion = entryBuffers.get(entry);
   if (!byVersion) {
@@ -559,15 +576,35 @@ function entryBytes(registry: Registry, def: ResourceDef, entry: Entry, version:
   }
   let bytes = byVersion.get(version);
   if (!bytes) {
-    bytes = Buffer.from(registry.jsonOf(def, entry, version));
+    const json = registry.jsonOf(def, entry, version);
+    bytes = Buffer.from(def.builtin ? withoutTypeMeta(json) : json);
     byVersion.set(version, bytes);
   }
   return bytes;
 }
 
+const TYPE_META_PREFIX = /^\{"apiVersion":"[^"\\]*","kind":"[^"\\]*",?/;
+
+/** An object's JSON without its leading apiVersion and kind. */
+function withoutTypeMeta(json: string): string {
+  const prefix = TYPE_META_PREFIX.exec(json);
+  if (prefix) return `{${json.slice(prefix[0].length)}`;
+  const { apiVersion: _a, kind: _k, ...rest } = JSON.parse(json) as Record<string, unknown>;
+  return JSON.stringify(rest);
+}
+
 function watch(c: Context<Env>, registry: Registry, t: Target): Response {
   const q = listQuery(c);
   validateListQuery(q, true);
+  const rv = q.resourceVersion;
+  if (rv !== undefined && rv !== "" && !/^\d+$/.test(rv)) {
+    // The watch cache's versioner error is not a Status: 500 without a reason.
+    throw new ApiError(
+      500,
+      "",
+      `resourceVersion: Invalid value: ${JSON.stringify(rv)}: strconv.ParseUint: parsing ${JSON.stringify(rv)}: invalid syntax`,
+    );
+  }
   const { labels, fields } = registry.selectors(t.def, {
     labelSelector: c.req.query("labelSelector"),
     fieldSelector: c.req.query("fieldSelector"),
@@ -926,7 +963,11 @@ async function removeCollection(c: Context<Env>, registry: Registry, t: Target):
         entry.obj.metadata.name,
         options,
       );
-      items.push(outcome.deleted ? outcome.last : outcome.object);
+      const item = outcome.deleted ? outcome.last : outcome.object;
+      if (t.def.builtin) {
+        const { apiVersion: _a, kind: _k, ...bare } = item;
+        items.push(bare as KObject);
+      } else items.push(item);
     } catch (err) {
       if (!(err instanceof ApiError && err.code === 404)) throw err;
     }
@@ -934,12 +975,20 @@ async function removeCollection(c: Context<Env>, registry: Registry, t: Target):
   return sendObject(c, {
     kind: `${t.def.kind}List`,
     apiVersion: groupVersion(t.def.group, t.version),
-    metadata: { resourceVersion: result.resourceVersion },
+    metadata: t.def.builtin
+      ? { resourceVersion: result.resourceVersion }
+      : { continue: "", resourceVersion: result.resourceVersion },
     items,
   });
 }
 
 function renderError(c: Context<Env>, err: unknown): Response {
+  if (err instanceof NoRoute) {
+    return c.body("404 page not found\n", 404, {
+      "Content-Type": "text/plain; charset=utf-8",
+      "X-Content-Type-Options": "nosniff",
+    });
+  }
   const apiError =
     err instanceof ApiError
       ? err

@@ -11,8 +11,10 @@ import type { Operation } from "fast-json-patch";
 import jsonPatch from "fast-json-patch";
 import { parse as parseYaml } from "yaml";
 import { logger } from "../../shared/log";
+import { OBJECT_META_SCHEMA } from "./builtin-schemas";
 import type { StatusCause } from "./errors";
 import { ApiError, badRequest, invalid, requestEntityTooLarge, unsupportedMediaType } from "./errors";
+import type { Schema } from "./schema";
 
 const log = logger("apiserver.patch");
 
@@ -676,7 +678,30 @@ interface FieldContext {
    * Top-level fields the endpoint resets (e.g. `status` on the main resource): never owned, never compared.
    */
   readonly ignored: ReadonlySet<string>;
+  /**
+   * A CRD's structural schema, when known: it tells declared fields from map entries (an applied map entry is a
+   * member itself, FieldsV1's `"."`) and makes `x-kubernetes-map-type: atomic` maps leaves that apply replaces.
+   */
+  readonly schema?: Schema;
 }
+
+/** The schema of `key` within `node`, and whether `node` declares `key` as a field rather than a map entry. */
+function childSchema(node: Schema | undefined, key: string): { node: Schema | undefined; declared: boolean } {
+  if (node === undefined) return { node: undefined, declared: false };
+  if (node.properties !== undefined && Object.hasOwn(node.properties, key)) {
+    return { node: node.properties[key], declared: true };
+  }
+  const values = node.additionalProperties;
+  return { node: values === undefined || typeof values === "boolean" ? undefined : values, declared: false };
+}
+
+/** The schema of a top-level key (`metadata` is ObjectMeta whatever the CRD says). */
+function rootChild(ctx: FieldContext, key: string): { node: Schema | undefined; declared: boolean } {
+  if (key === "metadata") return { node: OBJECT_META_SCHEMA, declared: true };
+  return childSchema(ctx.schema, key);
+}
+
+const isAtomicMap = (node: Schema | undefined): boolean => node?.["x-kubernetes-map-type"] === "atomic";
 
 const isMetadataPath = (path: FieldPath): boolean => path.length === 1 && path[0] === "f:metadata";
 
@@ -700,25 +725,46 @@ function fieldSetOf(
   containers?: Map<string, FieldPath>,
 ): Map<string, FieldPath> {
   const out = new Map<string, FieldPath>();
+  const schemaMode = ctx.schema !== undefined;
   const add = (path: FieldPath): void => {
     if (!isMetadataPath(path)) out.set(pathId(path), path);
   };
   const addContainer = (path: FieldPath): void => {
     if (path.length > 0 && !isMetadataPath(path)) containers?.set(pathId(path), path);
   };
-  const visitObject = (value: JsonObject, path: FieldPath, schemaPath: string): void => {
+  const visitObject = (
+    value: JsonObject,
+    path: FieldPath,
+    schemaPath: string,
+    node: Schema | undefined,
+  ): void => {
     for (const [key, child] of Object.entries(value)) {
       if (isUnowned(path, key, ctx)) continue;
-      visitValue(child, [...path, `f:${key}`], schemaPath === "" ? key : `${schemaPath}.${key}`);
+      const { node: childNode, declared } = path.length === 0 ? rootChild(ctx, key) : childSchema(node, key);
+      visitValue(
+        child,
+        [...path, `f:${key}`],
+        schemaPath === "" ? key : `${schemaPath}.${key}`,
+        childNode,
+        schemaMode && !declared,
+      );
     }
   };
-  const visitValue = (value: unknown, path: FieldPath, schemaPath: string): void => {
+  const visitValue = (
+    value: unknown,
+    path: FieldPath,
+    schemaPath: string,
+    node: Schema | undefined,
+    entry: boolean,
+  ): void => {
     if (isObject(value)) {
-      if (Object.keys(value).length === 0) {
+      if (Object.keys(value).length === 0 || (schemaMode && isAtomicMap(node))) {
         add(path);
       } else {
+        // A map entry is a member of an applied set in its own right (structured-merge-diff `visitMapItems`).
+        if (entry && containers === undefined) add(path);
         addContainer(path);
-        visitObject(value, path, schemaPath);
+        visitObject(value, path, schemaPath, node);
       }
       return;
     }
@@ -735,7 +781,7 @@ function fieldSetOf(
       for (const item of value as JsonObject[]) {
         const itemPath = [...path, keyElement(shape.keyedBy, own(item, shape.keyedBy))];
         add(itemPath);
-        visitObject(item, itemPath, `${schemaPath}[]`);
+        visitObject(item, itemPath, `${schemaPath}[]`, node?.items);
       }
     } else if (shape === "set" && value.every(isScalar)) {
       if (value.length > 0) addContainer(path);
@@ -744,7 +790,7 @@ function fieldSetOf(
       add(path);
     }
   };
-  visitObject(obj, [], "");
+  visitObject(obj, [], "", ctx.schema);
   return out;
 }
 
@@ -1045,9 +1091,10 @@ const kindOf = (...objects: (JsonObject | undefined)[]): string => {
   return "";
 };
 
-const fieldContext = (kind: string, ignored: readonly string[] = []): FieldContext => ({
+const fieldContext = (kind: string, ignored: readonly string[] = [], schema?: Schema): FieldContext => ({
   kind,
   ignored: new Set(ignored),
+  ...(schema === undefined ? {} : { schema }),
 });
 
 // -----------------------------------------------------------------------------------------------------------
@@ -1065,6 +1112,8 @@ export interface ApplyOptions {
   readonly subresource?: string;
   /** Top-level fields the endpoint resets (`status` on the main resource, `spec` on /status): never owned. */
   readonly ignoredFields?: readonly string[];
+  /** The CRD's structural schema at `apiVersion` (map entries vs fields, atomic maps); absent for built-ins. */
+  readonly schema?: Schema;
 }
 
 /** apimachinery `FieldManagerMaxLength`. */
@@ -1106,12 +1155,24 @@ function validateAppliedConfig(applied: JsonObject, apiVersion: string): void {
  * structured-merge-diff `Merge`: applied maps merge into live ones, keyed and set lists merge item-wise,
  * anything else is replaced. An applied `null` clears the field. Both arguments are owned and may be reused.
  */
-function ssaMerge(live: unknown, config: unknown, path: string, kind: string): unknown {
+function ssaMerge(
+  live: unknown,
+  config: unknown,
+  path: string,
+  ctx: FieldContext,
+  node: Schema | undefined = ctx.schema,
+): unknown {
+  const kind = ctx.kind;
   if (isObject(config)) {
+    // An atomic map is one value: the applied one replaces the live one.
+    if (ctx.schema !== undefined && path !== "" && isAtomicMap(node)) return config;
     const out = isObject(live) ? live : {};
     for (const [key, value] of Object.entries(config)) {
       if (value === null) remove(out, key);
-      else put(out, key, ssaMerge(own(out, key), value, path === "" ? key : `${path}.${key}`, kind));
+      else {
+        const child = path === "" ? rootChild(ctx, key).node : childSchema(node, key).node;
+        put(out, key, ssaMerge(own(out, key), value, path === "" ? key : `${path}.${key}`, ctx, child));
+      }
     }
     return out;
   }
@@ -1127,7 +1188,8 @@ function ssaMerge(live: unknown, config: unknown, path: string, kind: string): u
           index < 0 ? undefined : out[index],
           item,
           `${path}[]`,
-          kind,
+          ctx,
+          node?.items,
         );
       }
       return out;
@@ -1228,7 +1290,7 @@ export function applyServerSideApply(
 ): { object: Record<string, unknown> } {
   validateFieldManager(opts.manager);
   validateAppliedConfig(applied, opts.apiVersion);
-  const ctx = fieldContext(kindOf(applied, live), opts.ignoredFields);
+  const ctx = fieldContext(kindOf(applied, live), opts.ignoredFields, opts.schema);
   const before = live === undefined ? {} : withoutManagedFields(live);
   const self: ManagerRef = {
     manager: opts.manager,
@@ -1243,7 +1305,7 @@ export function applyServerSideApply(
 
   const config = structuredClone(applied);
   const appliedFields = fieldSetOf(config, ctx);
-  const merged = ssaMerge(structuredClone(before), config, "", ctx.kind) as JsonObject;
+  const merged = ssaMerge(structuredClone(before), config, "", ctx) as JsonObject;
   prune(merged, previous?.fields ?? new Map(), union(appliedFields, ...others.map((entry) => entry.fields)));
 
   const diff = compareObjects(before, merged, ctx);
@@ -1299,8 +1361,9 @@ export function recordUpdateManager(
   apiVersion: string,
   now: string,
   subresource?: string,
+  schema?: Schema,
 ): Record<string, unknown> {
-  const ctx = fieldContext(kindOf(after, before));
+  const ctx = fieldContext(kindOf(after, before), [], schema);
   const managers = managersBeforeUpdate(before, after, subresource !== undefined);
   const next = withoutManagedFields(after);
   const diff = compareObjects(before === undefined ? {} : withoutManagedFields(before), next, ctx);

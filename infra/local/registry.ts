@@ -46,7 +46,7 @@ import {
 } from "./patch";
 import { groupVersion, RESOURCES, type ResourceDef, resourceKey } from "./resources";
 import { answerReview } from "./reviews";
-import { normalizeObjectMeta, pruneUnknownFields } from "./schema";
+import { normalizeObjectMeta, pruneUnknownFields, schemaOf } from "./schema";
 import {
   type ChangeEvent,
   type Entry,
@@ -266,7 +266,7 @@ export class Registry {
   /** Entries of a resource as they were at `rv`: the latest state with every later change undone. */
   private snapshot(def: ResourceDef, namespace: string | undefined, rv: number): Entry[] {
     const resource = resourceKey(def);
-    const events = this.store.eventsSince(resource, rv);
+    const events = this.store.eventsSince(resource, rv, "snapshot");
     const byKey = new Map<string, Entry>();
     for (const entry of this.store.list(resource, namespace)) byKey.set(entryKey(entry), entry);
     for (let i = events.length - 1; i >= 0; i--) {
@@ -369,6 +369,8 @@ export class Registry {
           "Update",
           String(input.apiVersion),
           now,
+          undefined,
+          def.builtin ? undefined : schemaOf(def, version),
         ) as KObject;
       const rejected = admit(def, obj, undefined);
       if (rejected) throw rejected;
@@ -399,10 +401,11 @@ export class Registry {
     const current = this.getEntry(def, ns, name);
     const rv = meta.resourceVersion;
     if ((rv === undefined || rv === "") && !def.builtin) {
-      throw invalid(def.group, def.kind, name, [
+      // The CR strategy names the resource, not the kind, in this one (`customresource/validator.go`).
+      throw invalid(def.group, def.plural, name, [
         {
           reason: "FieldValueInvalid",
-          message: "Invalid value: 0x0: must be specified for an update",
+          message: "Invalid value: 0: must be specified for an update",
           field: "metadata.resourceVersion",
         },
       ]);
@@ -502,6 +505,8 @@ export class Registry {
       ...(subresource === undefined ? {} : { subresource }),
       ignoredFields:
         subresource === "status" ? ["spec", "metadata"] : def.statusSubresource ? ["status"] : [],
+      // Built-in schemas here stop early; only a CRD's tells its maps from its structs.
+      ...(def.builtin ? {} : { schema: schemaOf(def, version) }),
     });
     if (!existing) {
       const created = this.create(
@@ -624,7 +629,7 @@ export class Registry {
         if (old.status === undefined) delete next.status;
         else next.status = old.status;
       }
-      if (!def.builtin && specChanged(old, next))
+      if (!def.builtin && specChanged(old, next, def.statusSubresource))
         next.metadata.generation = (old.metadata.generation ?? 0) + 1;
     }
     next = this.defaults(def, next);
@@ -638,6 +643,7 @@ export class Registry {
         String(old.apiVersion),
         formatTime(this.now()),
         subresource,
+        def.builtin ? undefined : schemaOf(def, version),
       ) as KObject;
     }
     if (subresource !== "status") {
@@ -985,11 +991,15 @@ function withoutStatus(obj: KObject): KObject {
   return rest as KObject;
 }
 
-/** True when anything outside metadata and status differs (the CRD generation rule). */
-function specChanged(old: Json, next: Json): boolean {
+/**
+ * True when anything outside metadata (and status, when the CRD has a status subresource) differs: the CRD
+ * generation rule (apiextensions `strategy.go` `PrepareForUpdate`).
+ */
+function specChanged(old: Json, next: Json, statusSubresource: boolean): boolean {
   const keys = new Set([...Object.keys(old), ...Object.keys(next)]);
   for (const key of keys) {
-    if (key === "metadata" || key === "status" || key === "apiVersion" || key === "kind") continue;
+    if (key === "metadata" || key === "apiVersion" || key === "kind") continue;
+    if (key === "status" && statusSubresource) continue;
     if (!isDeepStrictEqual(old[key], next[key])) return true;
   }
   return false;

@@ -95,6 +95,8 @@ export class Store {
   private readonly sortedKeys = new Map<string, string[]>();
   private readonly history: ChangeEvent[] = [];
   private historyStart = 0;
+  /** Watches cannot start before this (the watch cache begins after bootstrap); snapshots can, from history. */
+  private watchStart = 0;
   private readonly listeners = new Map<string, Set<ChangeListener>>();
   private readonly anyListeners = new Set<ChangeListener>();
   private rv = 0;
@@ -207,8 +209,9 @@ export class Store {
    * Events after `fromRv` for one resource (all namespaces), oldest first.
    * Throws HistoryExpiredError when `fromRv` is older than the retained history.
    */
-  eventsSince(resource: string, fromRv: number): ChangeEvent[] {
-    if (fromRv < this.historyStart) throw new HistoryExpiredError(fromRv, this.historyStart);
+  eventsSince(resource: string, fromRv: number, purpose: "watch" | "snapshot" = "watch"): ChangeEvent[] {
+    const floor = purpose === "watch" ? Math.max(this.historyStart, this.watchStart) : this.historyStart;
+    if (fromRv < floor) throw new HistoryExpiredError(fromRv, floor);
     const out: ChangeEvent[] = [];
     // History is ordered by rv: binary search for the first event after fromRv.
     let lo = 0;
@@ -242,9 +245,14 @@ export class Store {
     return () => this.anyListeners.delete(listener);
   }
 
-  /** Marks the start of history: watches from before this resourceVersion get 410 Expired. */
+  /** Marks the start of history: watches and snapshots from before this resourceVersion get 410 Expired. */
   markHistoryStart(): void {
     this.historyStart = this.rv;
+  }
+
+  /** Marks where watches may start from (later than history, as kube's watch cache starts after bootstrap). */
+  markWatchStart(): void {
+    this.watchStart = this.rv;
   }
 
   private emit(event: ChangeEvent): void {

@@ -34,6 +34,12 @@ const DEFAULT_TIMEOUT_SECONDS = 1800;
 const BOOKMARK_INTERVAL_MS = 5_000;
 const encoder = new TextEncoder();
 
+/** `entry` as it would read at `rv` (its content, another resourceVersion). */
+function atResourceVersion(entry: Entry, rv: number): Entry {
+  const obj: KObject = { ...entry.obj, metadata: { ...entry.obj.metadata, resourceVersion: String(rv) } };
+  return { obj, json: JSON.stringify(obj), rv };
+}
+
 /** Opens a watch; returns the body stream of a 200 response. */
 export function openWatch(registry: Registry, req: WatchRequest): ReadableStream<Uint8Array> {
   const store = registry.store;
@@ -71,7 +77,10 @@ export function openWatch(registry: Registry, req: WatchRequest): ReadableStream
           if (before || now) send("DELETED", encodeObject(event.entry));
         } else if (now && before) send("MODIFIED", encodeObject(event.entry));
         else if (now) send("ADDED", encodeObject(event.entry));
-        else if (before) send("DELETED", encodeObject(event.entry));
+        else if (before && event.previous) {
+          // Leaving the selector: the previous state, at the event's resourceVersion (cacher `convertToWatchEvent`).
+          send("DELETED", encodeObject(atResourceVersion(event.previous, event.rv)));
+        }
       };
 
       const rv = req.resourceVersion;

@@ -664,12 +664,134 @@ describe("local cluster fidelity to kube-apiserver", () => {
     });
   });
 
+  describe("lists, watches and writes as kube-apiserver shapes them", () => {
+    it("omits TypeMeta from a built-in list's items and always sends continue in a CR list", async () => {
+      const builtin = (await call("GET", CONFIGMAPS)).json;
+      expect((builtin.items as Json[])[0]?.kind).toBeUndefined();
+      expect((builtin.metadata as Json).continue).toBeUndefined();
+      await call("POST", VMS, vm("listed"));
+      const crs = (await call("GET", VMS)).json;
+      expect((crs.items as Json[])[0]?.kind).toBe("VirtualMachine");
+      expect((crs.metadata as Json).continue).toBe("");
+    });
+
+    it("refuses watches from before the watch cache started (410 event) and malformed resourceVersions (500)", async () => {
+      const old = await watchEvents(`${CONFIGMAPS}?watch=true&resourceVersion=1`, 1);
+      expect(old[0]).toMatchObject({ type: "ERROR", object: { reason: "Expired", code: 410 } });
+      const bad = await call("GET", `${CONFIGMAPS}?watch=true&resourceVersion=abc`);
+      expect(bad.status).toBe(500);
+      expect(bad.json.reason).toBeUndefined();
+      expect(bad.json.message).toBe(
+        'resourceVersion: Invalid value: "abc": strconv.ParseUint: parsing "abc": invalid syntax',
+      );
+    });
+
+    it("sends an object leaving a watch's selector as DELETED with its previous content", async () => {
+      const created = await call("POST", CONFIGMAPS, configMap("leaver", { watched: "yes" }));
+      const rv = String((created.json.metadata as Json).resourceVersion);
+      const patched = await call(
+        "PATCH",
+        `${CONFIGMAPS}/leaver`,
+        { metadata: { labels: { watched: "no" } } },
+        { "Content-Type": "application/merge-patch+json" },
+      );
+      const events = await watchEvents(
+        `${CONFIGMAPS}?watch=true&labelSelector=watched%3Dyes&resourceVersion=${rv}`,
+        1,
+      );
+      expect(events[0]).toMatchObject({
+        type: "DELETED",
+        object: {
+          metadata: {
+            labels: { watched: "yes" },
+            resourceVersion: (patched.json.metadata as Json).resourceVersion,
+          },
+        },
+      });
+    });
+
+    it("bumps a CR's generation on a status change when the CRD has no status subresource", async () => {
+      const vmis = "/apis/kubevirt.io/v1/namespaces/default/virtualmachineinstances";
+      await call("POST", vmis, {
+        apiVersion: "kubevirt.io/v1",
+        kind: "VirtualMachineInstance",
+        metadata: { name: "gen" },
+        spec: { domain: { devices: {} } },
+      });
+      const res = await call(
+        "PATCH",
+        `${vmis}/gen`,
+        { status: { phase: "Succeeded" } },
+        {
+          "Content-Type": "application/merge-patch+json",
+        },
+      );
+      expect((res.json.metadata as Json).generation).toBe(2);
+    });
+
+    it("names the resource in a CR update without resourceVersion", async () => {
+      const { metadata: _m, ...body } = vm("listed");
+      const res = await call("PUT", `${VMS}/listed`, { ...body, metadata: { name: "listed" } });
+      expect(res.status).toBe(422);
+      expect(res.json).toMatchObject({
+        message:
+          'virtualmachines.kubevirt.io "listed" is invalid: metadata.resourceVersion: Invalid value: 0: must be specified for an update',
+        details: { kind: "virtualmachines", group: "kubevirt.io", name: "listed" },
+      });
+    });
+
+    it("answers a namespaced object's path without a namespace with Go's plain 404", async () => {
+      const res = await call("GET", "/apis/kubevirt.io/v1/virtualmachines/listed");
+      expect(res.status).toBe(404);
+      expect(res.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+      expect(res.text).toBe("404 page not found\n");
+    });
+
+    it("owns applied map entries as members and atomic maps whole (structured-merge-diff on the CRD schema)", async () => {
+      const pools = "/apis/pool.kubevirt.io/v1beta1/namespaces/default/virtualmachinepools";
+      const labels = { "kubevirt.io/vmpool": "ssa" };
+      const res = await call(
+        "PATCH",
+        `${pools}/ssa?fieldManager=alice`,
+        {
+          apiVersion: "pool.kubevirt.io/v1beta1",
+          kind: "VirtualMachinePool",
+          metadata: { name: "ssa" },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: labels },
+            virtualMachineTemplate: {
+              metadata: { labels },
+              spec: { runStrategy: "Halted", template: { spec: {} } },
+            },
+          },
+        },
+        { "Content-Type": "application/apply-patch+yaml" },
+      );
+      expect(res.status).toBe(201);
+      const managed = ((res.json.metadata as Json).managedFields as Json[])[0] as Json;
+      expect(managed.fieldsV1).toEqual({
+        "f:spec": {
+          "f:replicas": {},
+          "f:selector": {},
+          "f:virtualMachineTemplate": {
+            // template metadata keeps unknown fields: its labels are a map entry, owned as a member
+            "f:metadata": { "f:labels": { ".": {}, "f:kubevirt.io/vmpool": {} } },
+            "f:spec": { "f:runStrategy": {}, "f:template": { "f:spec": {} } },
+          },
+        },
+      });
+    });
+  });
+
   describe("encodings, empty metadata and 422s", () => {
     it("answers Accept: application/yaml in YAML for get, list and errors", async () => {
       const yaml = { Accept: "application/yaml" };
       const got = await call("GET", `${CONFIGMAPS}/cm-a`, undefined, yaml);
       expect(got.headers.get("content-type")).toBe("application/yaml");
       expect(got.text.startsWith("apiVersion: v1\ndata:\n")).toBe(true);
+      // go-yaml v2 quotes what YAML 1.1 would read as a timestamp
+      expect(got.text).toMatch(/^ {2}creationTimestamp: "\d{4}-/m);
       expect(parseYaml(got.text)).toEqual((await call("GET", `${CONFIGMAPS}/cm-a`)).json);
       const listed = parseYaml((await call("GET", CONFIGMAPS, undefined, yaml)).text) as Json;
       expect(listed.kind).toBe("ConfigMapList");
