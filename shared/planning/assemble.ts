@@ -11,6 +11,7 @@ import type {
   Plan,
   PlannedEvent,
   PlanSummary,
+  ScaleOut,
   StatusPlan,
   SyncError,
 } from "./types";
@@ -25,6 +26,7 @@ export interface PlanParts<A extends Action> {
   readonly ledger: Ledger<A>;
   readonly status: StatusPlan;
   readonly syncError: SyncError | undefined;
+  readonly scaleOut: ScaleOut | undefined;
   readonly summary: PlanSummary;
   /** The note a pass with nothing to do carries. */
   readonly converged: string;
@@ -53,6 +55,7 @@ export function assemblePlan<A extends Action>(header: PlanHeader, parts: PlanPa
     status,
     notes: ledger.notes(),
     ...(syncError ? { syncError } : {}),
+    ...(parts.scaleOut ? { scaleOut: parts.scaleOut } : {}),
     ...(requeueAfterSeconds !== undefined ? { requeueAfterSeconds } : {}),
     summary: parts.summary,
   };

@@ -12,6 +12,7 @@ export {
   REPLICA_SET_COMPONENT,
 } from "./constants";
 export { specDepthProblem } from "./depth";
+export { createsAllowed, isChildCreate } from "./headroom";
 export { planPool } from "./pool";
 export type { PoolPlanInput } from "./pool-context";
 export { type RandomSource, seededRandom } from "./random";
@@ -32,6 +33,7 @@ export {
   type PoolPlan,
   type ReplicaSetAction,
   type ReplicaSetPlan,
+  type ScaleOut,
   Stage,
   type StatusPlan,
   type SyncError,

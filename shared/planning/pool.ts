@@ -164,16 +164,19 @@ export function planPool(input: PoolPlanInput): PoolPlan {
     paused: ctx.paused,
   };
   const planned = ledger.actions();
+  const creating = countActions(planned, "createVM");
   return assemblePlan(header, {
     ledger,
     status: derivePoolStatus(pool.status, facts, syncError, input.now),
     syncError,
+    // Scale-out counts every owned VM, terminating ones included (planScale).
+    scaleOut: creating > 0 ? { counted: members.length } : undefined,
     converged: `${members.length} of ${ctx.desired} VMs, ${ready} ready: nothing to do`,
     summary: {
       desired: ctx.desired,
       current: members.length,
       ready,
-      creating: countActions(planned, "createVM"),
+      creating,
       deleting: members.filter((vm) => isDeleting(vm.metadata)).length + countActions(planned, "deleteVM"),
     },
   });

@@ -321,6 +321,12 @@ function planWrite(
   return true;
 }
 
+/** VMIs that count against the desired count for creates: active, terminating, or with a pod still going. */
+function occupiedCount(children: ReplicaSetChildren): number {
+  const { active, finished, terminating } = children;
+  return active.length + terminating.length + finished.filter((vmi) => !isFinal(vmi)).length;
+}
+
 /**
  * `scale` then `cleanFinishedVmis`: extras are deleted in listing order; missing VMIs are created while the VMIs
  * that may still run leave room; finished VMIs (already replaced, as they are not active) are deleted.
@@ -330,7 +336,7 @@ function planScale(
   ledger: Ledger<ReplicaSetAction>,
   children: ReplicaSetChildren,
 ): void {
-  const { active, finished, terminating } = children;
+  const { active, finished } = children;
   const diff = active.length - ctx.desired;
   if (diff > 0) {
     const reason = `scale down: ${active.length} active VMIs for ${ctx.desired} desired`;
@@ -338,7 +344,7 @@ function planScale(
       if (!planWrite(ctx, ledger, deleteAction(ctx, vmi, "scaleIn", reason, diff))) break;
     }
   } else if (diff < 0) {
-    const occupied = active.length + terminating.length + finished.filter((vmi) => !isFinal(vmi)).length;
+    const occupied = occupiedCount(children);
     const room = Math.min(-diff, ctx.desired - occupied);
     if (room < -diff) {
       ledger.note(
@@ -422,7 +428,8 @@ export function planReplicaSet(input: ReplicaSetPlanInput): ReplicaSetPlan {
   if (!validation.ok) return skippedPlan(header, validation.skip);
   const ctx = replicaSetContext(input, validation.selector, validation.labelSelector);
   const ledger = createLedger<ReplicaSetAction>(ctx.burst);
-  const { active, terminating } = planPass(ctx, ledger, input.vmis);
+  const children = planPass(ctx, ledger, input.vmis);
+  const { active, terminating } = children;
 
   const ready = active.filter((vmi) => hasConditionStatus(vmi.status?.conditions, "Ready", "True")).length;
   const facts = {
@@ -432,16 +439,18 @@ export function planReplicaSet(input: ReplicaSetPlanInput): ReplicaSetPlan {
     paused: ctx.paused,
   };
   const planned = ledger.actions();
+  const creating = countActions(planned, "createVMI");
   return assemblePlan(header, {
     ledger,
     status: deriveReplicaSetStatus(rs.status, facts, undefined, input.now),
     syncError: undefined,
+    scaleOut: creating > 0 ? { counted: occupiedCount(children) } : undefined,
     converged: `${active.length} of ${ctx.desired} VMIs, ${ready} ready: nothing to do`,
     summary: {
       desired: ctx.desired,
       current: active.length,
       ready,
-      creating: countActions(planned, "createVMI"),
+      creating,
       deleting: terminating.length + countActions(planned, "deleteVMI"),
     },
   });

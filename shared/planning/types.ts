@@ -199,6 +199,15 @@ export interface PlanSummary {
   readonly deleting: number;
 }
 
+/**
+ * What a plan that creates children counted against the desired count when it was made: owned VMs, terminating
+ * ones included (pool), or the VMIs that may still run (replica set). Acting re-reads the desired count between
+ * create batches and stops creating where `counted` plus the creates issued would pass it (see `createsAllowed`).
+ */
+export interface ScaleOut {
+  readonly counted: number;
+}
+
 export interface Plan<A extends Action = Action> {
   readonly kind: "VirtualMachinePool" | "VirtualMachineInstanceReplicaSet";
   /** Event source component. */
@@ -217,6 +226,8 @@ export interface Plan<A extends Action = Action> {
   readonly notes: readonly Note[];
   /** A sync error found while planning (already reflected in `status`). */
   readonly syncError?: SyncError;
+  /** Set when the plan creates children (createVM, createVMI). */
+  readonly scaleOut?: ScaleOut;
   /** Come back sooner than the timer: more work is pending after this pass. */
   readonly requeueAfterSeconds?: number;
   readonly summary: PlanSummary;

@@ -201,12 +201,13 @@ async function actOnObservation(
     deadline,
     concurrency: deps.writeConcurrency ?? 16,
   });
-  const failed = outcome.results.filter((r) => !r.ok);
+  const failed = outcome.results.filter((r) => !r.ok && !r.superseded);
   const logged = {
     pool: formatRef(ref),
     actions: outcome.results.length,
     failed: failed.length,
     statusWritten: outcome.statusWritten,
+    ...(outcome.superseded ? { superseded: outcome.superseded } : {}),
   };
   if (failed.length > 0 || outcome.syncError) {
     deps.log.warn({ ...logged, syncError: outcome.syncError }, "pass acted with failures");
@@ -219,7 +220,12 @@ async function actOnObservation(
     );
   }
   deps.log.info(logged, "pass acted");
-  return result(ref, "Acted", "Acted", `${outcome.results.length} write(s)`, {
+  const written = outcome.results.length - (outcome.superseded?.dropped ?? 0);
+  const superseded = outcome.superseded;
+  const dropped = superseded
+    ? `; ${superseded.dropped} create(s) dropped (${superseded.why.reason}: ${superseded.why.message})`
+    : "";
+  return result(ref, "Acted", "Acted", `${written} write(s)${dropped}`, {
     actions: outcome.results,
     statusWritten: outcome.statusWritten,
     plan,

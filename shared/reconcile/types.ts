@@ -53,6 +53,11 @@ export interface ActionResult {
   readonly error?: string;
   /** Not attempted: an earlier action of the stage failed (slow start) or the deadline passed. */
   readonly skipped?: boolean;
+  /**
+   * Not attempted, and not a failure: the owner's desired count, read again before this create's batch, no longer
+   * needs it (`error` is ReplicasDecreased or OwnerGone).
+   */
+  readonly superseded?: boolean;
 }
 
 export interface PassResult {
