@@ -21,6 +21,7 @@ export interface RuntimeParts {
   readonly now?: () => Date;
   readonly random?: () => number;
   readonly requestReconcile?: Runtime["requestReconcile"];
+  readonly triggerPass?: Runtime["triggerPass"];
 }
 
 /** A runtime whose `requestReconcile` runs a pass inline unless another implementation is given. */
@@ -42,6 +43,7 @@ export function createRuntime(parts: RuntimeParts): Runtime {
         const result = await reconcilePool(passDeps(runtime, `request-${randomUUID()}`), ref);
         log.info({ pool: formatRef(ref), reason, outcome: result.outcome }, "requested reconcile ran");
       }),
+    ...(parts.triggerPass ? { triggerPass: parts.triggerPass } : {}),
   };
   return runtime;
 }

@@ -53,4 +53,10 @@ export interface Runtime {
   readonly devMode: boolean;
   /** Asks for an immediate reconcile pass of one pool; resolves once it ran (Node) or was queued (Lambda). */
   requestReconcile(ref: PoolRef, reason: string): Promise<void>;
+  /**
+   * Asks for a pass of one pool soon without waiting for it (admission calls, follow-ups): the Node server's
+   * debounced, coalescing local trigger, or a per-pool EventBridge event on Lambda; resolves once the request is
+   * recorded. Absent: callers fall back to `requestReconcile` without awaiting it.
+   */
+  readonly triggerPass?: (ref: PoolRef, reason: string) => Promise<void>;
 }

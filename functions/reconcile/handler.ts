@@ -1,12 +1,16 @@
 /**
  * The reconcile Lambda: the EventBridge schedule runs a reconcile-all pass (inline, or — with `VMPOOL_FANOUT_BUS`
  * set — one `Pool Reconcile Requested` event per pool so each pool gets its own invocation); a per-pool event runs
- * one pass; HTTP events reach `POST /reconcile`.
+ * one pass; HTTP events reach `POST /reconcile` and `POST /hooks/admission` (the API server's admission calls,
+ * which with the fan-out bus set become one `Pool Reconcile Requested` event each, so the answer never waits for a
+ * pass).
  */
 import { randomUUID } from "node:crypto";
 import { poolReconcileDetailSchema } from "../../infra/aws/contract";
 import { describeIssue } from "../../shared/config";
+import { ReasonedError } from "../../shared/errors";
 import { reconcileAll, reconcilePool } from "../../shared/reconcile";
+import { admissionRoutes } from "../admission/routes";
 import { passDeps, runtimeFromEnv } from "../bootstrap";
 import { createLambdaEntry, routesFunction } from "../lambda";
 import type { Runtime } from "../runtime";
@@ -56,11 +60,29 @@ export async function onReconcileEvent(runtime: Runtime, event: Record<string, u
   return { ok: result.outcome !== "Failed", results: [passSummary(result)] };
 }
 
+/**
+ * The runtime with `triggerPass` publishing one per-pool event through `fanOut` (an asynchronous invocation of
+ * this function per pool), so a trigger answered over HTTP never runs a pass inside its own invocation.
+ */
+export function withFanOutTrigger(runtime: Runtime, fanOut: FanOut | undefined): Runtime {
+  if (!fanOut) return runtime;
+  return {
+    ...runtime,
+    triggerPass: async (ref) => {
+      const { failed } = await fanOut([ref]);
+      if (failed > 0)
+        throw new ReasonedError("FanOutFailed", "the per-pool event was not accepted", { retryable: true });
+    },
+  };
+}
+
 /** Builds the reconcile Lambda entry (tests pass their own runtime and fan-out). */
 export function createReconcileHandler(getRuntime: () => Runtime, fanOut?: FanOut) {
   return createLambdaEntry(
-    getRuntime,
-    routesFunction([reconcileRoutes], (runtime, event) => onReconcileEvent(runtime, event, fanOut)),
+    () => withFanOutTrigger(getRuntime(), fanOut),
+    routesFunction([reconcileRoutes, admissionRoutes], (runtime, event) =>
+      onReconcileEvent(runtime, event, fanOut),
+    ),
   );
 }
 

@@ -4,8 +4,10 @@
  * EventBridge. Used by `vmpool dev` (npm start) and `vmpool serve` (the in-cluster Deployment).
  */
 import { randomUUID } from "node:crypto";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
+import { admissionRoutes } from "../../functions/admission/routes";
 import { createFunctionApp, type RouteFactory } from "../../functions/app";
 import { autoscaleRoutes } from "../../functions/autoscale/routes";
 import { createRuntime, passDeps } from "../../functions/bootstrap";
@@ -15,8 +17,9 @@ import { type Runtime, settingsFromEnv } from "../../functions/runtime";
 import type { Secrets } from "../../shared/config";
 import { type ClusterSource, createKube } from "../../shared/kube";
 import { logger } from "../../shared/log";
-import { reconcileAll } from "../../shared/reconcile";
+import { formatRef, reconcileAll, reconcilePool } from "../../shared/reconcile";
 import { startScheduler } from "../../shared/schedule";
+import { createPassCoalescer, type PassCoalescer } from "../../shared/trigger";
 import { SCHEDULES } from "../aws/definitions";
 
 const log = logger("function-server");
@@ -26,6 +29,7 @@ export const ALL_ROUTES: readonly RouteFactory[] = [
   reconcileRoutes,
   (runtime) => autoscaleRoutes(runtime),
   chatopsRoutes,
+  admissionRoutes,
 ];
 
 export interface FunctionServerOptions {
@@ -38,31 +42,57 @@ export interface FunctionServerOptions {
   readonly schedule: boolean;
   /** Overrides every schedule's interval (default: each definition's local interval, 10 s). */
   readonly intervalMs?: number;
+  /**
+   * Also serve the routes over HTTPS (the API server calls admission webhooks over TLS only): PEM certificate and
+   * key, on `port` (0 = pick a free one) of the same hostname.
+   */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly port: number };
 }
 
 export interface FunctionServer {
   readonly url: string;
+  /** The HTTPS listener's URL, when `tls` was given. */
+  readonly httpsUrl: string | undefined;
   readonly runtime: Runtime;
   readonly intervalMs: number;
   stop(): Promise<void>;
 }
 
 export async function startFunctionServer(options: FunctionServerOptions): Promise<FunctionServer> {
+  let coalescer: PassCoalescer | undefined;
   const runtime = createRuntime({
     kube: createKube(options.source),
     secrets: options.secrets,
     settings: settingsFromEnv(),
     devMode: options.devMode,
+    triggerPass: async (ref, reason) => coalescer?.request(ref, reason),
+  });
+  coalescer = createPassCoalescer({
+    run: async (ref, reasons) => {
+      const result = await reconcilePool(passDeps(runtime, `trigger-${randomUUID()}`), ref);
+      if (result.outcome !== "Converged")
+        log.info({ pool: formatRef(ref), reasons, outcome: result.outcome }, "triggered pass");
+      return result;
+    },
+    onError: (ref, err) => log.warn({ pool: formatRef(ref), err }, "triggered pass failed"),
   });
   const app = createFunctionApp(runtime, ALL_ROUTES);
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: options.hostname ?? "127.0.0.1", port: options.port }, () =>
-      resolve(s),
-    );
-    s.once("error", reject);
-  });
+  const hostname = options.hostname ?? "127.0.0.1";
+  const listen = (extra: Partial<Parameters<typeof serve>[0]>, port: number) =>
+    new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, hostname, port, ...extra }, () => resolve(s));
+      s.once("error", reject);
+    });
+  const server = await listen({}, options.port);
+  const secure = options.tls
+    ? await listen(
+        { createServer: createHttpsServer, serverOptions: { cert: options.tls.cert, key: options.tls.key } },
+        options.tls.port,
+      )
+    : undefined;
   const address = server.address() as AddressInfo;
-  const url = `http://${options.hostname ?? "127.0.0.1"}:${address.port}`;
+  const url = `http://${hostname}:${address.port}`;
+  const httpsUrl = secure ? `https://${hostname}:${(secure.address() as AddressInfo).port}` : undefined;
   const intervalMs = options.intervalMs ?? SCHEDULES[0]?.localIntervalMs ?? 10_000;
   const scheduler = options.schedule
     ? startScheduler({
@@ -73,6 +103,7 @@ export async function startFunctionServer(options: FunctionServerOptions): Promi
           const results = await reconcileAll(passDeps(runtime, `schedule-${randomUUID()}`), {
             concurrency: runtime.settings.VMPOOL_CONCURRENCY,
           });
+          for (const r of results) coalescer?.afterPass(r);
           const acted = results.filter((r) => r.outcome !== "Converged");
           if (acted.length > 0) {
             log.info(
@@ -85,11 +116,17 @@ export async function startFunctionServer(options: FunctionServerOptions): Promi
     : undefined;
   return {
     url,
+    httpsUrl,
     runtime,
     intervalMs,
     stop: async () => {
       scheduler?.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      coalescer?.stop();
+      await Promise.all(
+        [server, secure].map(
+          (s) => new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve())),
+        ),
+      );
     },
   };
 }

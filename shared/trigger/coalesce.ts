@@ -1,0 +1,165 @@
+/**
+ * The Node server's local pass trigger: requests for a pass of one pool (admission calls, follow-ups) are debounced
+ * and coalesced, so a burst of events becomes one pass soon; at most one pass per pool runs at a time, and a request
+ * that arrives while a pass runs gives exactly one more pass after it. A pass that leaves its pool unconverged asks
+ * for a follow-up with backoff (1 s doubling to 30 s, reset once the pool converges). Timers are injected, so tests
+ * drive it without sleeping.
+ */
+import { formatRef, type PassResult, type PoolRef } from "../reconcile";
+import type { SetTimer } from "../schedule";
+import { FOLLOW_UP_MAX_MS, needsFollowUp, nextFollowUpDelay } from "./followup";
+
+/** Default wait after the first request of a burst before the pass runs (the rest of the burst joins it). */
+export const DEFAULT_DEBOUNCE_MS = 50;
+
+/** Reasons kept per pending pass (for the log line); the rest are counted. */
+const MAX_REASONS = 5;
+
+export interface CoalescerOptions {
+  /** Runs one pass of the pool; `reasons` are the requests it answers. Rejections count as unconverged. */
+  readonly run: (ref: PoolRef, reasons: readonly string[]) => Promise<PassResult>;
+  readonly debounceMs?: number;
+  readonly setTimer?: SetTimer;
+  /** Called when a pass rejects (the coalescer carries on). */
+  readonly onError?: (ref: PoolRef, err: unknown) => void;
+}
+
+export interface PassCoalescer {
+  /** Asks for a pass of `ref` soon; never waits for it. */
+  request(ref: PoolRef, reason: string): void;
+  /**
+   * Reports a pass run elsewhere (the timer's reconcile-all): a pool it left unconverged gets a follow-up with
+   * backoff, unless a pass of it is already armed or running here.
+   */
+  afterPass(result: PassResult): void;
+  /** Pools with a pass pending, armed or running. */
+  pending(): number;
+  /** Cancels every armed timer; running passes finish, and arm nothing more. */
+  stop(): void;
+}
+
+interface PoolState {
+  readonly ref: PoolRef;
+  cancel: (() => void) | undefined;
+  /** What the armed timer is for: a debounced request (fires soon) or a follow-up (backoff). */
+  armed: "request" | "followUp" | undefined;
+  running: boolean;
+  /** A request came while the pass ran: run once more after it. */
+  again: boolean;
+  reasons: string[];
+  dropped: number;
+  /** The last follow-up delay; undefined once the pool converged. */
+  backoffMs: number | undefined;
+}
+
+const defaultSetTimer: SetTimer = (callback, delayMs) => {
+  const handle = setTimeout(callback, delayMs);
+  handle.unref?.();
+  return () => clearTimeout(handle);
+};
+
+/** Starts a coalescer; see the module comment for its promises. */
+export function createPassCoalescer(options: CoalescerOptions): PassCoalescer {
+  const debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+  const setTimer = options.setTimer ?? defaultSetTimer;
+  const pools = new Map<string, PoolState>();
+  let stopped = false;
+
+  const arm = (state: PoolState, armed: "request" | "followUp", delayMs: number): void => {
+    state.cancel?.();
+    state.armed = armed;
+    state.cancel = setTimer(() => fire(state), delayMs);
+  };
+
+  const addReason = (state: PoolState, reason: string): void => {
+    if (state.reasons.length < MAX_REASONS) state.reasons.push(reason);
+    else state.dropped += 1;
+  };
+
+  const stateOf = (ref: PoolRef): PoolState => {
+    const key = formatRef(ref);
+    let state = pools.get(key);
+    if (!state) {
+      state = {
+        ref,
+        cancel: undefined,
+        armed: undefined,
+        running: false,
+        again: false,
+        reasons: [],
+        dropped: 0,
+        backoffMs: undefined,
+      };
+      pools.set(key, state);
+    }
+    return state;
+  };
+
+  const settle = (state: PoolState, result: PassResult | undefined): void => {
+    state.running = false;
+    if (stopped) return;
+    if (state.again) {
+      state.again = false;
+      arm(state, "request", debounceMs);
+      return;
+    }
+    followUpOrForget(state, result);
+  };
+
+  const followUpOrForget = (state: PoolState, result: PassResult | undefined): void => {
+    if (result === undefined || needsFollowUp(result)) {
+      state.backoffMs = nextFollowUpDelay(state.backoffMs);
+      const hinted = result?.outcome === "Converged" ? result.plan?.requeueAfterSeconds : undefined;
+      const delay =
+        hinted === undefined ? state.backoffMs : Math.min(Math.max(hinted * 1000, 0), FOLLOW_UP_MAX_MS);
+      addReason(state, "follow-up");
+      arm(state, "followUp", delay);
+      return;
+    }
+    pools.delete(formatRef(state.ref));
+  };
+
+  const fire = (state: PoolState): void => {
+    state.cancel = undefined;
+    state.armed = undefined;
+    if (stopped) return;
+    state.running = true;
+    const reasons = state.dropped > 0 ? [...state.reasons, `${state.dropped} more`] : state.reasons;
+    state.reasons = [];
+    state.dropped = 0;
+    void (async () => {
+      let result: PassResult | undefined;
+      try {
+        result = await options.run(state.ref, reasons);
+      } catch (err) {
+        options.onError?.(state.ref, err);
+      }
+      settle(state, result);
+    })();
+  };
+
+  return {
+    request(ref, reason) {
+      if (stopped) return;
+      const state = stateOf(ref);
+      addReason(state, reason);
+      if (state.running) state.again = true;
+      // An event beats a follow-up's backoff: the pool changed, so look now.
+      else if (state.armed !== "request") arm(state, "request", debounceMs);
+    },
+    afterPass(result) {
+      if (stopped) return;
+      const known = pools.get(formatRef(result.ref));
+      if (known && (known.running || known.armed !== undefined)) return;
+      followUpOrForget(known ?? stateOf(result.ref), result);
+    },
+    pending: () => pools.size,
+    stop() {
+      stopped = true;
+      for (const state of pools.values()) {
+        state.cancel?.();
+        state.cancel = undefined;
+      }
+    },
+  };
+}
