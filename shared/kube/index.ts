@@ -73,3 +73,4 @@ export type {
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry";
 export { type ClusterSource, ClusterSourceSchema, kubeConfigFrom } from "./source";
 export type { KubeStats } from "./stats";
+export { agentReuse } from "./transport";

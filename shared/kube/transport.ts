@@ -47,7 +47,7 @@ type Agent = HttpAgent | HttpsAgent;
  * pays a TCP and a TLS handshake, and a pass sends hundreds. This keeps one keep-alive agent per TLS identity
  * instead (a rotated client certificate gets a new one) and leaves proxy agents as they come.
  */
-function agentReuse(): (fresh: Agent | undefined) => Agent | undefined {
+export function agentReuse(): (fresh: Agent | undefined) => Agent | undefined {
   let current: { readonly key: string; readonly agent: Agent } | undefined;
   return (fresh) => {
     const kind = fresh?.constructor;

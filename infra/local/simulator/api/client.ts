@@ -12,6 +12,7 @@ import {
   RequestContext,
   Watch,
 } from "@kubernetes/client-node";
+import { agentReuse } from "../../../../shared/kube";
 import { ApiError, type StatusDetails } from "../../errors";
 import { rec, str } from "../json";
 
@@ -104,6 +105,8 @@ export class ApiClient {
   /** Aborted by close(): every request and watch in flight ends at once. */
   private readonly closing = new AbortController();
   private readonly requestTimeoutMs: number;
+  /** One keep-alive agent instead of the one client-node builds per request (a TLS handshake each). */
+  private readonly reuse = agentReuse();
 
   constructor(
     private readonly kc: KubeConfig,
@@ -136,6 +139,8 @@ export class ApiClient {
     }
     context.setSignal(AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.requestTimeoutMs)]));
     await this.kc.applySecurityAuthentication(context);
+    const agent = this.reuse(context.getAgent());
+    if (agent) context.setAgent(agent);
     const response = await this.http.send(context).toPromise();
     const text = await response.body.text();
     const body = text.trim() === "" ? undefined : parseJson(text);
