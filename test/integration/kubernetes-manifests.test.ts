@@ -120,6 +120,56 @@ const BindingSchema = z.looseObject({
     .array(z.strictObject({ kind: z.literal("ServiceAccount"), name: z.string(), namespace: z.string() }))
     .length(1),
 });
+const LabelSelector = z.strictObject({
+  matchLabels: z.record(z.string(), z.string()).optional(),
+  matchExpressions: z
+    .array(
+      z.strictObject({
+        key: z.string(),
+        operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
+        values: z.array(z.string()).optional(),
+      }),
+    )
+    .optional(),
+});
+const WebhookConfigurationSchema = z.looseObject({
+  apiVersion: z.literal("admissionregistration.k8s.io/v1"),
+  kind: z.literal("ValidatingWebhookConfiguration"),
+  metadata: Meta,
+  webhooks: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+){2,}$/, "a fully qualified name"),
+        admissionReviewVersions: z.array(z.string()),
+        sideEffects: z.string(),
+        failurePolicy: z.string(),
+        timeoutSeconds: z.number().int().min(1),
+        matchPolicy: z.string(),
+        clientConfig: z.strictObject({
+          service: z.strictObject({
+            namespace: z.string(),
+            name: z.string(),
+            path: z.string(),
+            port: z.number().int(),
+          }),
+        }),
+        namespaceSelector: LabelSelector.optional(),
+        objectSelector: LabelSelector.optional(),
+        rules: z
+          .array(
+            z.strictObject({
+              apiGroups: z.array(z.string()),
+              apiVersions: z.array(z.string()),
+              operations: z.array(z.enum(["CREATE", "UPDATE", "DELETE", "CONNECT"])),
+              resources: z.array(z.string()),
+              scope: z.enum(["Namespaced", "Cluster", "*"]),
+            }),
+          )
+          .min(1),
+      }),
+    )
+    .min(1),
+});
 const ClusterRoleMeta = z.looseObject({ kind: z.literal("ClusterRole"), metadata: Meta });
 
 function one<S extends z.ZodType>(docs: readonly ManifestDocument[], kind: string, schema: S): z.infer<S> {
@@ -148,7 +198,71 @@ describe("infra/kubernetes manifests", () => {
       "ClusterRoleBinding",
       "Deployment",
       "Service",
+      "ValidatingWebhookConfiguration",
     ]);
+  });
+
+  describe("the admission webhooks (issue 12)", () => {
+    const webhooks = one(docs, "ValidatingWebhookConfiguration", WebhookConfigurationSchema).webhooks;
+    const rules = webhooks.flatMap((w) => w.rules.map((r) => ({ webhook: w.name, ...r })));
+    const covered = (group: string, resource: string, operation: string) =>
+      rules.some(
+        (r) =>
+          r.apiGroups.includes(group) &&
+          r.resources.includes(resource) &&
+          (r.operations as readonly string[]).includes(operation),
+      );
+
+    it("never block a write: Ignore, at most 2 s, v1 reviews, no side effects on dry runs", () => {
+      for (const w of webhooks) {
+        expect(w).toMatchObject({
+          admissionReviewVersions: ["v1"],
+          sideEffects: "NoneOnDryRun",
+          failurePolicy: "Ignore",
+          matchPolicy: "Equivalent",
+        });
+        expect(w.timeoutSeconds).toBeLessThanOrEqual(2);
+      }
+    });
+
+    it("call the function server's Service on the admission route", () => {
+      for (const w of webhooks) {
+        expect(w.clientConfig.service).toEqual({
+          namespace: namespace.metadata.name,
+          name: service.metadata.name,
+          path: "/hooks/admission",
+          port: service.spec.ports[0]?.port,
+        });
+      }
+    });
+
+    it.each([
+      ["pool.kubevirt.io", "virtualmachinepools", ["CREATE", "UPDATE"]],
+      ["pool.kubevirt.io", "virtualmachinepools/scale", ["CREATE", "UPDATE"]],
+      ["kubevirt.io", "virtualmachineinstancereplicasets", ["CREATE", "UPDATE"]],
+      ["kubevirt.io", "virtualmachineinstancereplicasets/scale", ["CREATE", "UPDATE"]],
+      // status writes reach a validating webhook only when the rule lists resource/status
+      ["kubevirt.io", "virtualmachines", ["UPDATE", "DELETE"]],
+      ["kubevirt.io", "virtualmachines/status", ["UPDATE"]],
+      ["kubevirt.io", "virtualmachineinstances", ["UPDATE", "DELETE"]],
+      ["kubevirt.io", "virtualmachineinstances/status", ["UPDATE"]],
+    ])("cover %s %s on %j", (group, resource, operations) => {
+      for (const operation of operations) expect(covered(group, resource, operation)).toBe(true);
+    });
+
+    it("keep traffic off the system namespaces and our own, and VMs to pool VMs", () => {
+      for (const w of webhooks) {
+        expect(w.namespaceSelector?.matchExpressions).toContainEqual({
+          key: "kubernetes.io/metadata.name",
+          operator: "NotIn",
+          values: expect.arrayContaining(["kube-system", namespace.metadata.name]),
+        });
+      }
+      const vms = webhooks.find((w) => w.rules.some((r) => r.resources.includes("virtualmachines")));
+      expect(vms?.objectSelector?.matchExpressions).toEqual([
+        { key: "kubevirt.io/vm-pool-revision-name", operator: "Exists" },
+      ]);
+    });
   });
 
   it("puts every namespaced object in the namespace", () => {
