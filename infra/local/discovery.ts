@@ -4,6 +4,7 @@
  * documents (`/api`, `/apis`, `/apis/<g>`, `/api/v1`, `/apis/<g>/<v>`) that client-node and old kubectl fall back to.
  * Shapes follow apiserver `endpoints/discovery` and apiextensions' discovery controller.
  */
+import { createHash } from "node:crypto";
 import {
   apiGroups,
   groupVersion,
@@ -45,12 +46,35 @@ function sortedResources(group: string, version: string): ResourceDef[] {
   );
 }
 
+/**
+ * Verbs as discovery lists them: CRDs in apiextensions' order; built-ins sorted (apiserver `installer.go`), and a
+ * Namespace has no deletecollection.
+ */
+function verbsOf(def: ResourceDef): readonly string[] {
+  if (!def.builtin || def.review) return resourceVerbs(def);
+  const verbs = [...resourceVerbs(def)].sort();
+  return def.kind === "Namespace" ? verbs.filter((v) => v !== "deletecollection") : verbs;
+}
+
+/** apiserver `discovery.StorageVersionHash`: the first 8 bytes of sha256("<group>/<storage version>/<Kind>"). */
+export function storageVersionHash(def: ResourceDef): string {
+  const gvk = `${def.group}/${def.storageVersion}/${def.kind}`;
+  return createHash("sha256").update(gvk).digest().subarray(0, 8).toString("base64");
+}
+
+/** Built-in kinds' aggregated entries leave group and version to the enclosing group-version. */
+function responseKind(def: ResourceDef, version: string, kind = def.kind): Json {
+  return def.builtin ? { group: "", version: "", kind } : { group: def.group, version, kind };
+}
+
 function resourceDiscovery(def: ResourceDef, version: string): Json {
   const subresources: Json[] = [];
+  if (def.kind === "Pod")
+    subresources.push({ subresource: "log", responseKind: responseKind(def, version), verbs: ["get"] });
   if (def.statusSubresource) {
     subresources.push({
       subresource: "status",
-      responseKind: { group: def.group, version, kind: def.kind },
+      responseKind: responseKind(def, version),
       verbs: SUBRESOURCE_VERBS,
     });
   }
@@ -63,10 +87,10 @@ function resourceDiscovery(def: ResourceDef, version: string): Json {
   }
   return {
     resource: def.plural,
-    responseKind: { group: def.group, version, kind: def.kind },
+    responseKind: responseKind(def, version),
     scope: def.namespaced ? "Namespaced" : "Cluster",
     singularResource: def.singular,
-    verbs: resourceVerbs(def),
+    verbs: verbsOf(def),
     ...(def.shortNames.length > 0 ? { shortNames: def.shortNames } : {}),
     ...(def.categories.length > 0 ? { categories: def.categories } : {}),
     ...(subresources.length > 0 ? { subresources } : {}),
@@ -75,7 +99,7 @@ function resourceDiscovery(def: ResourceDef, version: string): Json {
 
 function aggregatedGroup(name: string, versions: readonly string[]): Json {
   return {
-    metadata: name === "" ? { creationTimestamp: null } : { name, creationTimestamp: null },
+    metadata: name === "" ? {} : { name },
     versions: versions.map((version) => ({
       version,
       resources: sortedResources(name, version).map((r) => resourceDiscovery(r, version)),
@@ -132,10 +156,14 @@ export function legacyResourceList(group: string, version: string): Json | undef
       singularName: def.singular,
       namespaced: def.namespaced,
       kind: def.kind,
-      verbs: resourceVerbs(def),
+      verbs: verbsOf(def),
       ...(def.shortNames.length > 0 ? { shortNames: def.shortNames } : {}),
       ...(def.categories.length > 0 ? { categories: def.categories } : {}),
+      ...(def.review ? {} : { storageVersionHash: storageVersionHash(def) }),
     });
+    if (def.kind === "Pod") {
+      resources.push({ name: "pods/log", singularName: "", namespaced: true, kind: "Pod", verbs: ["get"] });
+    }
     if (def.statusSubresource) {
       resources.push({
         name: `${def.plural}/status`,
@@ -157,7 +185,13 @@ export function legacyResourceList(group: string, version: string): Json | undef
       });
     }
   }
-  return { kind: "APIResourceList", apiVersion: "v1", groupVersion: groupVersion(group, version), resources };
+  // The core group's list carries no apiVersion; named groups' do.
+  return {
+    kind: "APIResourceList",
+    ...(group === "" ? {} : { apiVersion: "v1" }),
+    groupVersion: groupVersion(group, version),
+    resources,
+  };
 }
 
 /** `/version`: a plausible kube-apiserver version (kubectl warns only beyond ±1 minor of skew). */

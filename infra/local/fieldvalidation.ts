@@ -94,6 +94,17 @@ export function undeclaredFieldsError(
   );
 }
 
+/** JSON with every object's keys sorted, as Go's encoding/json writes a `map[string]interface{}`. */
+export function sortedJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
+}
+
 /** `%+v` of a decoded JSON value as Go prints a `map[string]interface{}`: sorted keys, `map[k:v]`, `[a b]`. */
 export function goFormat(value: unknown): string {
   if (value === null || value === undefined) return "<nil>";

@@ -98,11 +98,16 @@ export function createApiApp(ctx: ApiAppContext): Hono<Env> {
   app.notFound((c) => renderError(c, unknownResource()));
 
   app.get("/version", (c) => c.json(versionInfo()));
-  for (const path of ["/healthz", "/livez", "/readyz"]) app.get(path, (c) => c.text("ok"));
+  for (const path of ["/healthz", "/livez", "/readyz"]) {
+    app.get(path, (c) => c.body("ok", 200, { "Content-Type": "text/plain; charset=utf-8" }));
+  }
 
   app.get("/openapi/v2", (c) => c.body(null, 200, { "Content-Type": OPENAPI_V2_PROTOBUF }));
   app.get("/swagger-2.0.0.pb-v1", (c) => c.body(null, 200, { "Content-Type": OPENAPI_V2_PROTOBUF }));
-  app.get("/openapi/v3", (c) => c.json(openApiV3Root()));
+  // kube-apiserver serves the v3 root with Go's sniffed content type.
+  app.get("/openapi/v3", (c) =>
+    c.body(JSON.stringify(openApiV3Root()), 200, { "Content-Type": "text/plain; charset=utf-8" }),
+  );
   app.get("/openapi/v3/*", (c) => {
     const doc = openApiV3Document(c.req.path.slice("/openapi/v3/".length));
     return doc ? c.json(doc) : renderError(c, unknownResource());
@@ -808,6 +813,7 @@ async function update(c: Context<Env>, registry: Registry, t: Target): Promise<R
       name,
       (current) => mergeScale(current, body),
       options,
+      t.version,
     );
     return sendObject(c, scale);
   }
@@ -824,13 +830,19 @@ async function patch(c: Context<Env>, registry: Registry, t: Target): Promise<Re
   const options = writeOptions(c, "PatchOptions", contentType);
   const text = new TextDecoder().decode(await readBody(c));
   if (t.subresource === "scale") {
-    const accepted = [PATCH_JSON, PATCH_MERGE, PATCH_STRATEGIC];
+    // A CR's scale takes the CR's patch types (apiextensions); a built-in's adds strategic merge.
+    const accepted = t.def.builtin
+      ? [PATCH_JSON, PATCH_MERGE, PATCH_STRATEGIC, PATCH_APPLY]
+      : [PATCH_JSON, PATCH_MERGE, PATCH_APPLY];
     if (!accepted.includes(contentType)) {
       throw new ApiError(
         415,
         "UnsupportedMediaType",
         `the body of the request was in an unknown format - accepted media types include: ${accepted.join(", ")}`,
       );
+    }
+    if (contentType === PATCH_APPLY) {
+      return sendObject(c, registry.applyScale(t.def, t.version, t.namespace, name, text, options));
     }
     const scale = registry.writeScale(
       t.def,
@@ -845,6 +857,7 @@ async function patch(c: Context<Env>, registry: Registry, t: Target): Promise<Re
           name,
         ),
       options,
+      t.version,
     );
     return sendObject(c, scale);
   }

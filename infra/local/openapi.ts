@@ -79,6 +79,9 @@ function document(group: string, version: string): Json | undefined {
     else {
       paths[prefix] = collectionPath(def, gvk, name);
       paths[`${prefix}/{name}`] = itemPath(def, gvk, name);
+      if (def.statusSubresource) paths[`${prefix}/{name}/status`] = itemPath(def, gvk, name, "Status");
+      if (def.scale) paths[`${prefix}/{name}/scale`] = scalePath(def);
+      if (def.namespaced) paths[`/${gvPath(group, version)}/${def.plural}`] = allNamespacesPath(def, gvk);
     }
   }
   const doc = {
@@ -141,7 +144,40 @@ function collectionPath(def: ResourceDef, gvk: Json, schemaName: string): Json {
   };
 }
 
-function itemPath(def: ResourceDef, gvk: Json, schemaName: string): Json {
+/** The list across namespaces (`kubectl get -A`). */
+function allNamespacesPath(def: ResourceDef, gvk: Json): Json {
+  return {
+    get: {
+      operationId: `list${def.kind}ForAllNamespaces`,
+      "x-kubernetes-group-version-kind": gvk,
+      "x-kubernetes-action": "list",
+      responses: { "200": { description: "OK" } },
+    },
+  };
+}
+
+/** The scale subresource, an autoscaling/v1 Scale. */
+function scalePath(def: ResourceDef): Json {
+  const scale = { group: "autoscaling", version: "v1", kind: "Scale" };
+  const params = [
+    { name: "name", in: "path", required: true, schema: { type: "string", uniqueItems: true } },
+    { name: "namespace", in: "path", required: true, schema: { type: "string" } },
+  ];
+  const op = (verb: string, action: string) => ({
+    operationId: `${verb}${def.kind}Scale`,
+    "x-kubernetes-group-version-kind": scale,
+    "x-kubernetes-action": action,
+    responses: { "200": { description: "OK" } },
+  });
+  return {
+    parameters: params,
+    get: op("read", "get"),
+    put: op("replace", "put"),
+    patch: op("patch", "patch"),
+  };
+}
+
+function itemPath(def: ResourceDef, gvk: Json, schemaName: string, suffix = ""): Json {
   const ref = { $ref: `#/components/schemas/${schemaName}` };
   const common = [
     { name: "name", in: "path", required: true, schema: { type: "string", uniqueItems: true } },
@@ -160,16 +196,16 @@ function itemPath(def: ResourceDef, gvk: Json, schemaName: string): Json {
   const ok = { "200": { description: "OK", content: { "application/json": { schema: ref } } } };
   return {
     parameters: common,
-    get: { operationId: `read${def.kind}`, "x-kubernetes-group-version-kind": gvk, responses: ok },
+    get: { operationId: `read${def.kind}${suffix}`, "x-kubernetes-group-version-kind": gvk, responses: ok },
     put: {
-      operationId: `replace${def.kind}`,
+      operationId: `replace${def.kind}${suffix}`,
       "x-kubernetes-group-version-kind": gvk,
       parameters: writeParams,
       requestBody: { content: { "application/json": { schema: ref } }, required: true },
       responses: ok,
     },
     patch: {
-      operationId: `patch${def.kind}`,
+      operationId: `patch${def.kind}${suffix}`,
       "x-kubernetes-group-version-kind": gvk,
       "x-kubernetes-action": "patch",
       parameters: [

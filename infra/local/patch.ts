@@ -1314,7 +1314,18 @@ export function applyServerSideApply(
   const conflicts = others
     .map((manager) => ({ manager, paths: [...intersection(manager.fields, changed).values()] }))
     .filter((conflict) => conflict.paths.length > 0);
-  if (conflicts.length > 0 && !opts.force) throw applyConflictError(conflicts);
+  if (conflicts.length > 0 && !opts.force) {
+    // kubectl's first server-side apply over a client-side one may take the fields its last-applied
+    // configuration still agrees with (apimachinery `lastappliedmanager.go`; only for the manager "kubectl").
+    const allowed = opts.manager === "kubectl" ? lastAppliedFields(before, opts.apiVersion, ctx) : undefined;
+    const remaining = conflicts
+      .map((conflict) => ({
+        ...conflict,
+        paths: conflict.paths.filter((path) => allowed === undefined || !allowed.has(pathId(path))),
+      }))
+      .filter((conflict) => conflict.paths.length > 0);
+    if (remaining.length > 0) throw applyConflictError(remaining);
+  }
 
   const lost = union(changed, diff.removed);
   const time = isDeepStrictEqual(before, merged) ? previous?.time : opts.now;
@@ -1323,6 +1334,35 @@ export function applyServerSideApply(
     { ...self, ...(time === undefined ? {} : { time }), fields: appliedFields },
   ];
   return { object: withManagedFields(merged, entries) };
+}
+
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+/**
+ * The fields of `live`'s last-applied configuration (kubectl client-side apply's annotation) that still hold
+ * the values the live object has: the conflicts a CSA → SSA upgrade may override. Undefined without a usable
+ * annotation at `apiVersion`.
+ */
+function lastAppliedFields(live: JsonObject, apiVersion: string, ctx: FieldContext): Set<string> | undefined {
+  const metadata = own(live, "metadata");
+  const annotations = isObject(metadata) ? own(metadata, "annotations") : undefined;
+  const text = isObject(annotations) ? own(annotations, LAST_APPLIED) : undefined;
+  if (typeof text !== "string" || text === "") return undefined;
+  let lastApplied: unknown;
+  try {
+    lastApplied = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(lastApplied) || own(lastApplied, "apiVersion") !== apiVersion) return undefined;
+  const allowed = new Set<string>();
+  for (const [id, path] of fieldSetOf(lastApplied, ctx)) {
+    const was = valueAt(lastApplied, path);
+    const is = valueAt(live, path);
+    if (is === undefined) continue;
+    if ((isObject(was) && isObject(is)) || isDeepStrictEqual(was, is)) allowed.add(id);
+  }
+  return allowed;
 }
 
 /** The managers a non-apply write starts from (apimachinery `decodeLiveOrNew`). */
@@ -1379,4 +1419,73 @@ export function recordUpdateManager(
     { ...self, time: now, fields: union(previous?.fields ?? new Map(), diff.changed) },
   ];
   return withManagedFields(next, entries);
+}
+
+// -----------------------------------------------------------------------------------------------------------
+// The scale subresource's managedFields (apimachinery `managedfields/scalehandler.go`)
+// -----------------------------------------------------------------------------------------------------------
+
+const SCALE_API_VERSION = "autoscaling/v1";
+const SCALE_REPLICAS: FieldPath = ["f:spec", "f:replicas"];
+
+/** `.spec.replicas` as a field path. */
+function dottedPath(path: string): FieldPath {
+  return path
+    .split(".")
+    .filter(Boolean)
+    .map((part) => `f:${part}`);
+}
+
+/**
+ * The parent's managers as the Scale sees them (`ToSubresource`): those owning the replicas path, with only
+ * `.spec.replicas` at autoscaling/v1.
+ */
+export function scaleManagersView(parent: Record<string, unknown>, specReplicasPath: string): JsonObject[] {
+  const replicas = pathId(dottedPath(specReplicasPath));
+  const view = decodeManagedFields(parent)
+    .filter((entry) => entry.fields.has(replicas))
+    .map((entry) => ({
+      ...entry,
+      apiVersion: SCALE_API_VERSION,
+      fields: new Map([[pathId(SCALE_REPLICAS), SCALE_REPLICAS]]),
+    }));
+  return encodeManagedFields(view);
+}
+
+/**
+ * The parent's managedFields after a write through /scale (`ToParent`): managers the Scale no longer credits
+ * with replicas lose it, managers new to it own the parent's replicas path at `parentApiVersion` (without a time,
+ * as kube records them).
+ */
+export function scaleManagersToParent(
+  parent: Record<string, unknown>,
+  scale: Record<string, unknown>,
+  specReplicasPath: string,
+  parentApiVersion: string,
+): JsonObject[] {
+  const path = dottedPath(specReplicasPath);
+  const replicas = pathId(path);
+  const scaleEntries = new Map(decodeManagedFields(scale).map((entry) => [managerIdentity(entry), entry]));
+  const out: ManagedEntry[] = [];
+  for (const entry of decodeManagedFields(parent)) {
+    if (!entry.fields.has(replicas)) {
+      out.push(entry);
+      continue;
+    }
+    const id = managerIdentity(entry);
+    if (scaleEntries.has(id)) {
+      out.push(entry);
+      scaleEntries.delete(id);
+      continue;
+    }
+    const rest = new Map(entry.fields);
+    rest.delete(replicas);
+    if (rest.size > 0) out.push({ ...entry, fields: rest });
+  }
+  for (const entry of scaleEntries.values()) {
+    if (!entry.fields.has(pathId(SCALE_REPLICAS))) continue;
+    const { time: _t, ...rest } = entry;
+    out.push({ ...rest, apiVersion: parentApiVersion, fields: new Map([[replicas, path]]) });
+  }
+  return encodeManagedFields(out);
 }

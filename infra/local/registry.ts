@@ -32,6 +32,7 @@ import {
   inDocumentOrder,
   reportDecodeErrors,
   reportPatchErrors,
+  sortedJson,
   undeclaredFieldsError,
   unknownField,
 } from "./fieldvalidation";
@@ -43,6 +44,8 @@ import {
   applyStrategicMergePatch,
   parseApplyBody,
   recordUpdateManager,
+  scaleManagersToParent,
+  scaleManagersView,
 } from "./patch";
 import { groupVersion, RESOURCES, type ResourceDef, resourceKey } from "./resources";
 import { answerReview } from "./reviews";
@@ -359,7 +362,9 @@ export class Registry {
       let obj = { ...input, metadata: normalizeObjectMeta(metadata) } as KObject;
       // Namespace and Node strategies keep the status given on create; the others reset it.
       if (def.statusSubresource && def.kind !== "Namespace" && def.kind !== "Node") obj = withoutStatus(obj);
-      obj = this.defaults(def, obj);
+      // A Namespace's label is a decoding default (owned by the writer); its finalizers and phase come from
+      // PrepareForCreate, after the field manager has run (owned by nobody).
+      obj = def.kind === "Namespace" ? withNamespaceLabel(obj) : this.defaults(def, obj);
       const manager = options.fieldManager ?? options.defaultManager;
       if (manager)
         obj = recordUpdateManager(
@@ -372,6 +377,7 @@ export class Registry {
           undefined,
           def.builtin ? undefined : schemaOf(def, version),
         ) as KObject;
+      if (def.kind === "Namespace") obj = this.defaults(def, obj);
       const rejected = admit(def, obj, undefined);
       if (rejected) throw rejected;
       const stored = toStorage(def, obj, version);
@@ -497,7 +503,7 @@ export class Registry {
     }
     const now = formatTime(this.now());
     const live = existing ? fromStorage(def, existing.obj, version) : undefined;
-    const { object } = applyServerSideApply(live, applied, {
+    const { object: merged } = applyServerSideApply(live, applied, {
       manager: options.fieldManager ?? "",
       force: options.force ?? false,
       apiVersion: groupVersion(def.group, version),
@@ -508,6 +514,7 @@ export class Registry {
       // Built-in schemas here stop early; only a CRD's tells its maps from its structs.
       ...(def.builtin ? {} : { schema: schemaOf(def, version) }),
     });
+    const object = options.fieldManager === "kubectl" ? syncLastApplied(merged, applied) : merged;
     if (!existing) {
       const created = this.create(
         def,
@@ -547,7 +554,9 @@ export class Registry {
       directive === "Strict"
         ? contentType === PATCH_STRATEGIC
           ? goFormat(JSON.parse(bodyText))
-          : JSON.stringify(patched)
+          : def.builtin
+            ? JSON.stringify(patched)
+            : sortedJson(patched)
         : "";
     const unknown = pruneUnknownFields(def, version, patched).map(unknownField);
     if (directive === "Ignore") return;
@@ -666,18 +675,21 @@ export class Registry {
     return scaleOf(def, this.getEntry(def, namespace, name).obj);
   }
 
-  /** PUT or PATCH of the scale subresource; only `spec.replicas` is written back to the parent. */
+  /**
+   * PUT or PATCH of the scale subresource; only `spec.replicas` is written back to the parent. The writer is
+   * recorded on the Scale (subresource `scale`) and its managers mapped back to the parent, as kube's scale
+   * handler does.
+   */
   writeScale(
     def: ResourceDef,
     namespace: string | undefined,
     name: string,
     mutate: (scale: Json) => Json,
     options: WriteOptions = {},
+    version: string = def.storageVersion,
   ): Json {
-    const paths = def.scale;
-    if (!paths) throw notFound(def.group, `${def.plural}/scale`, name);
-    const entry = this.getEntry(def, namespace, name);
-    const next = mutate(scaleOf(def, entry.obj));
+    const { entry, live } = this.liveScale(def, namespace, name);
+    const next = mutate(live);
     const meta = rec(next.metadata) ?? {};
     if (
       typeof meta.resourceVersion === "string" &&
@@ -686,7 +698,62 @@ export class Registry {
     ) {
       throw conflict(def.group, def.plural, name);
     }
-    const replicas = rec(next.spec)?.replicas;
+    const manager = options.fieldManager ?? options.defaultManager;
+    const recorded = manager
+      ? recordUpdateManager(live, next, manager, "Update", "autoscaling/v1", formatTime(this.now()), "scale")
+      : live;
+    return this.commitScale(def, version, entry, rec(next.spec)?.replicas, recorded, options);
+  }
+
+  /** Server-side apply of a Scale: ownership of `.spec.replicas` among the Scale's managers. */
+  applyScale(
+    def: ResourceDef,
+    version: string,
+    namespace: string | undefined,
+    name: string,
+    bodyText: string,
+    options: WriteOptions = {},
+  ): Json {
+    const { entry, live } = this.liveScale(def, namespace, name);
+    const { object } = applyServerSideApply(live, parseApplyBody(bodyText), {
+      manager: options.fieldManager ?? "",
+      force: options.force ?? false,
+      apiVersion: "autoscaling/v1",
+      now: formatTime(this.now()),
+      subresource: "scale",
+      ignoredFields: ["status"],
+    });
+    return this.commitScale(def, version, entry, rec(object.spec)?.replicas, object, options);
+  }
+
+  /** The Scale of a parent, with the parent's managers as the Scale sees them. */
+  private liveScale(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+  ): { entry: Entry; live: Json } {
+    const paths = def.scale;
+    if (!paths) throw notFound(def.group, `${def.plural}/scale`, name);
+    const entry = this.getEntry(def, namespace, name);
+    const scale = scaleOf(def, entry.obj);
+    const managed = scaleManagersView(entry.obj, paths.specReplicasPath);
+    const metadata = {
+      ...(rec(scale.metadata) ?? {}),
+      ...(managed.length > 0 ? { managedFields: managed } : {}),
+    };
+    return { entry, live: { ...scale, metadata } };
+  }
+
+  private commitScale(
+    def: ResourceDef,
+    version: string,
+    entry: Entry,
+    replicas: unknown,
+    scale: Json,
+    options: WriteOptions,
+  ): Json {
+    const paths = def.scale as NonNullable<ResourceDef["scale"]>;
+    const name = entry.obj.metadata.name;
     if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0) {
       throw invalid("autoscaling", "Scale", name, [
         {
@@ -697,7 +764,17 @@ export class Registry {
       ]);
     }
     const updated = writePath(clone(entry.obj), paths.specReplicasPath, replicas) as KObject;
-    const object = this.commitUpdate(def, def.storageVersion, entry, updated, undefined, options);
+    const managed = scaleManagersToParent(
+      entry.obj,
+      scale,
+      paths.specReplicasPath,
+      groupVersion(def.group, version),
+    );
+    if (managed.length > 0) updated.metadata.managedFields = managed;
+    else delete updated.metadata.managedFields;
+    // The scale handler has recorded the managers already.
+    const { fieldManager: _f, defaultManager: _d, ...rest } = options;
+    const object = this.commitUpdate(def, def.storageVersion, entry, updated, undefined, rest);
     const after = this.store.get(resourceKey(def), object.metadata.namespace, name);
     return scaleOf(def, after?.obj ?? object);
   }
@@ -943,6 +1020,34 @@ function duplicateFieldsOf(events: readonly FieldEvent[]): string[] {
   const out: string[] = [];
   for (const event of events) if (event.duplicate && !out.includes(event.path)) out.push(event.path);
   return out;
+}
+
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+/**
+ * kubectl's server-side apply keeps a client-side apply annotation in step (apimachinery
+ * `lastappliedupdater.go`): it becomes the applied configuration, without the annotation itself.
+ */
+function syncLastApplied(merged: Json, applied: Json): Json {
+  const annotations = rec(rec(merged.metadata)?.annotations);
+  if (typeof annotations?.[LAST_APPLIED] !== "string" || annotations[LAST_APPLIED] === "") return merged;
+  const config = structuredClone(applied);
+  const configMeta = rec(config.metadata);
+  const configAnnotations = rec(configMeta?.annotations);
+  if (configMeta && configAnnotations) {
+    delete configAnnotations[LAST_APPLIED];
+    configMeta.annotations = configAnnotations;
+  }
+  const metadata = {
+    ...(rec(merged.metadata) ?? {}),
+    annotations: { ...annotations, [LAST_APPLIED]: `${sortedJson(config)}\n` },
+  };
+  return { ...merged, metadata };
+}
+
+function withNamespaceLabel(obj: KObject): KObject {
+  const labels = { ...(obj.metadata.labels ?? {}), "kubernetes.io/metadata.name": obj.metadata.name };
+  return { ...obj, metadata: { ...obj.metadata, labels } };
 }
 
 /** Secret's strategy: `stringData` is write-only, merged into `data` (base64); `type` defaults to Opaque. */

@@ -784,6 +784,181 @@ describe("local cluster fidelity to kube-apiserver", () => {
     });
   });
 
+  describe("field managers, discovery and OpenAPI as kube-apiserver 1.34 records and serves them", () => {
+    const pools = "/apis/pool.kubevirt.io/v1beta1/namespaces/default/virtualmachinepools";
+    const poolBody = (name: string, extra: Json = {}) => ({
+      apiVersion: "pool.kubevirt.io/v1beta1",
+      kind: "VirtualMachinePool",
+      metadata: { name, ...extra },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { a: "b" } },
+        virtualMachineTemplate: {
+          metadata: { labels: { a: "b" } },
+          spec: { runStrategy: "Halted", template: { spec: {} } },
+        },
+      },
+    });
+    const managers = (obj: Json) =>
+      ((obj.metadata as Json).managedFields as Json[]).map((m) => ({
+        ...m,
+        time: m.time === undefined ? "none" : "set",
+      }));
+
+    it("gives /scale writers their own entry and maps Scale ownership back to the parent (scale handler)", async () => {
+      expect((await call("POST", `${pools}?fieldManager=creator`, poolBody("scaled"))).status).toBe(201);
+      const merged = await call(
+        "PATCH",
+        `${pools}/scaled/scale?fieldManager=scaler`,
+        { spec: { replicas: 3 } },
+        {
+          "Content-Type": "application/merge-patch+json",
+        },
+      );
+      expect(merged.json.spec).toEqual({ replicas: 3 });
+      const parent = (await call("GET", `${pools}/scaled`)).json;
+      expect(managers(parent)[0]).toEqual({
+        manager: "scaler",
+        operation: "Update",
+        apiVersion: "pool.kubevirt.io/v1beta1",
+        fieldsType: "FieldsV1",
+        fieldsV1: { "f:spec": { "f:replicas": {} } },
+        subresource: "scale",
+        time: "none",
+      });
+      expect(JSON.stringify(managers(parent)[1]?.fieldsV1)).not.toContain("f:replicas");
+      const scale = (replicas: number) => ({
+        apiVersion: "autoscaling/v1",
+        kind: "Scale",
+        metadata: { name: "scaled" },
+        spec: { replicas },
+      });
+      const applied = await call("PATCH", `${pools}/scaled/scale?fieldManager=applier`, scale(4), {
+        "Content-Type": "application/apply-patch+yaml",
+      });
+      expect(applied.status).toBe(409);
+      expect(applied.json.message).toBe(
+        'Apply failed with 1 conflict: conflict with "scaler" with subresource "scale" using autoscaling/v1: .spec.replicas',
+      );
+      const smp = await call(
+        "PATCH",
+        `${pools}/scaled/scale`,
+        { spec: { replicas: 2 } },
+        {
+          "Content-Type": "application/strategic-merge-patch+json",
+        },
+      );
+      expect(smp.status).toBe(415);
+      expect(smp.json.message).toBe(
+        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+      );
+    });
+
+    it("does not credit a Namespace's creator with what the strategy sets (finalizers, phase)", async () => {
+      const ns = await call("POST", "/api/v1/namespaces?fieldManager=maker", {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: "owned-ns" },
+      });
+      expect(managers(ns.json).map((m) => m.fieldsV1)).toEqual([
+        { "f:metadata": { "f:labels": { ".": {}, "f:kubernetes.io/metadata.name": {} } } },
+      ]);
+    });
+
+    it("lets kubectl's server-side apply take over from client-side apply where last-applied still agrees", async () => {
+      const lastApplied = (replicas: number) =>
+        `${JSON.stringify({
+          apiVersion: "pool.kubevirt.io/v1beta1",
+          kind: "VirtualMachinePool",
+          metadata: { name: "upgraded", namespace: "default" },
+          spec: { replicas, selector: { matchLabels: { a: "b" } } },
+        })}\n`;
+      const created = await call(
+        "POST",
+        `${pools}?fieldManager=kubectl-client-side-apply`,
+        poolBody("upgraded", {
+          annotations: { "kubectl.kubernetes.io/last-applied-configuration": lastApplied(1) },
+        }),
+      );
+      expect(created.status).toBe(201);
+      const merge = { "Content-Type": "application/merge-patch+json" };
+      await call("PATCH", `${pools}/upgraded?fieldManager=kubectl-patch`, { spec: { replicas: 2 } }, merge);
+      await call("PATCH", `${pools}/upgraded?fieldManager=kubectl-patch`, { spec: { replicas: 1 } }, merge);
+      const ssa = (replicas: number) =>
+        call(
+          "PATCH",
+          `${pools}/upgraded?fieldManager=kubectl&force=false`,
+          JSON.parse(lastApplied(replicas)),
+          { "Content-Type": "application/apply-patch+yaml" },
+        );
+      // live replicas (1) still equal last-applied's: the conflict with kubectl-patch is waived
+      const upgraded = await ssa(6);
+      expect(upgraded.status).toBe(200);
+      expect((upgraded.json.spec as Json).replicas).toBe(6);
+      // and the annotation follows the applied configuration (lastappliedupdater.go)
+      const annotation = ((upgraded.json.metadata as Json).annotations as Json)[
+        "kubectl.kubernetes.io/last-applied-configuration"
+      ];
+      expect(annotation).toBe(lastApplied(6));
+      await call("PATCH", `${pools}/upgraded?fieldManager=kubectl-patch`, { spec: { replicas: 2 } }, merge);
+      // now live (2) and last-applied (6) disagree: a real conflict
+      expect((await ssa(7)).status).toBe(409);
+    });
+
+    it("describes resources as kube-apiserver's discovery does", async () => {
+      const core = (await call("GET", "/api/v1")).json;
+      expect(core.apiVersion).toBeUndefined();
+      const resources = core.resources as Json[];
+      const byName = (name: string) => resources.find((r) => r.name === name) as Json;
+      expect(byName("configmaps").storageVersionHash).toBe("qFsyl6wFWjQ=");
+      expect(byName("namespaces").verbs).toEqual([
+        "create",
+        "delete",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+      ]);
+      expect(byName("pods/log")).toMatchObject({ kind: "Pod", verbs: ["get"] });
+      const aggregated = await call("GET", "/api", undefined, {
+        Accept: "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+      });
+      const group = (aggregated.json.items as Json[])[0] as Json;
+      expect(group.metadata).toEqual({});
+      const version = (group.versions as Json[])[0] as Json;
+      const nodes = (version.resources as Json[]).find((r) => r.resource === "nodes") as Json;
+      expect(nodes.responseKind).toEqual({ group: "", version: "", kind: "Node" });
+      const kubevirt = (await call("GET", "/apis/kubevirt.io/v1")).json;
+      expect((kubevirt.resources as Json[])[0]?.verbs).toEqual([
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "create",
+        "update",
+        "watch",
+      ]);
+    });
+
+    it("serves the OpenAPI root as text/plain and every path of a group-version", async () => {
+      const root = await call("GET", "/openapi/v3");
+      expect(root.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+      const url = ((root.json.paths as Json)["apis/pool.kubevirt.io/v1beta1"] as Json)
+        .serverRelativeURL as string;
+      const paths = Object.keys((await call("GET", url)).json.paths as Json).sort();
+      expect(paths).toEqual([
+        "/apis/pool.kubevirt.io/v1beta1/namespaces/{namespace}/virtualmachinepools",
+        "/apis/pool.kubevirt.io/v1beta1/namespaces/{namespace}/virtualmachinepools/{name}",
+        "/apis/pool.kubevirt.io/v1beta1/namespaces/{namespace}/virtualmachinepools/{name}/scale",
+        "/apis/pool.kubevirt.io/v1beta1/namespaces/{namespace}/virtualmachinepools/{name}/status",
+        "/apis/pool.kubevirt.io/v1beta1/virtualmachinepools",
+      ]);
+      expect((await call("GET", "/healthz")).headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    });
+  });
+
   describe("encodings, empty metadata and 422s", () => {
     it("answers Accept: application/yaml in YAML for get, list and errors", async () => {
       const yaml = { Accept: "application/yaml" };
