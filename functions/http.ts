@@ -12,6 +12,7 @@ import { describeIssue } from "../shared/config";
 import { ReasonedError } from "../shared/errors";
 import type { Logger } from "../shared/log";
 import { metrics } from "../shared/metrics";
+import { FIRST_ISSUE } from "../shared/schemas";
 
 /** Body for every error answer. */
 export function errorBody(reason: string, message: string): { error: { reason: string; message: string } } {
@@ -130,7 +131,8 @@ export async function parseJsonBody<S extends z.ZodType>(
       throw new ReasonedError("MalformedBody", `${what} is not valid JSON`, { status: 400 });
     }
   }
-  const parsed = schema.safeParse(raw);
+  // Only the first issue is reported: stop there, so a body of a million bad entries costs one.
+  const parsed = schema.safeParse(raw, FIRST_ISSUE);
   if (!parsed.success)
     throw new ReasonedError("InvalidBody", `${what}: ${describeIssue(parsed.error, what)}`, { status: 400 });
   return parsed.data;

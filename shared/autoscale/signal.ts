@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ReasonedError } from "../errors";
 import { POOL_KINDS, type PoolKind, type PoolRef, poolRefSchema } from "../reconcile";
+import { FIRST_ISSUE } from "../schemas";
 
 /** The sources registered in `SOURCES`. */
 export type SourceName = "alertmanager" | "grafana" | "cloudwatch" | "metric-push";
@@ -59,30 +60,6 @@ export type AlertMapping = z.output<typeof AlertMappingSchema>;
 
 /** The mapping with every default applied. */
 export const DEFAULT_ALERT_MAPPING: AlertMapping = AlertMappingSchema.parse({});
-
-/**
- * Parse options that stop at the first issue, as zod's own `validate` parses: only the first is ever reported, and
- * collecting every one let a megabyte of bad entries cost 700 MB and seconds of blocked event loop.
- */
-export const FIRST_ISSUE: z.core.ParseContextInternal<z.core.$ZodIssue> = { abortEarly: true };
-
-/**
- * A record of names to `value`s (labels, annotations, tags, dimensions) that stops at its first bad entry: zod's
- * records check every entry even under FIRST_ISSUE. Output and messages are those of `z.record`.
- */
-export function nameMap<V extends z.ZodType>(value: V) {
-  return z
-    .record(z.string(), z.unknown())
-    .superRefine((map, ctx) => {
-      for (const [key, entry] of Object.entries(map)) {
-        const issue = value.safeParse(entry, FIRST_ISSUE).error?.issues[0];
-        if (issue === undefined) continue;
-        ctx.addIssue({ code: "custom", message: issue.message, path: [key, ...issue.path], input: entry });
-        return;
-      }
-    })
-    .pipe(z.record(z.string(), value));
-}
 
 /** 400 naming the field that is wrong (no write happens for a payload that fails to parse). */
 export function invalidPayload(field: string, message: string): ReasonedError {

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { POOL_REVISION_LABEL } from "../planning";
 import type { PoolRef } from "../reconcile";
+import { nameMap } from "../schemas";
 
 const groupVersionKind = z.looseObject({ group: z.string(), version: z.string(), kind: z.string().min(1) });
 const groupVersionResource = z.looseObject({
@@ -29,7 +30,7 @@ const admittedObject = z.looseObject({
     .looseObject({
       name: z.string().optional(),
       namespace: z.string().optional(),
-      labels: z.record(z.string(), z.string()).nullish(),
+      labels: nameMap(z.string()).nullish(),
       ownerReferences: z.array(ownerReference).nullish(),
     })
     .optional(),

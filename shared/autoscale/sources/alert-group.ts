@@ -5,11 +5,11 @@
  * + status + value identify the delivery (a resend carrying a new value is a new observation, not a repeat).
  */
 import { z } from "zod";
+import { nameMap } from "../../schemas";
 import {
   type AlertMapping,
   labelsFingerprint,
   metricOf,
-  nameMap,
   parseValueText,
   resolveTarget,
   type Signal,

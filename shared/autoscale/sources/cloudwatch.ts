@@ -10,17 +10,9 @@
  */
 import { z } from "zod";
 import { ALARM_STATE_CHANGE_DETAIL_TYPE, CLOUDWATCH_SOURCE } from "../../../infra/aws/contract";
+import { FIRST_ISSUE, nameMap } from "../../schemas";
 import { requireToken } from "../auth";
-import {
-  checkValue,
-  FIRST_ISSUE,
-  invalidPayload,
-  metricOf,
-  nameMap,
-  parsePayload,
-  resolveTarget,
-  type Signal,
-} from "../signal";
+import { checkValue, invalidPayload, metricOf, parsePayload, resolveTarget, type Signal } from "../signal";
 import type { SignalSource } from "./types";
 
 const StateSchema = z.looseObject({

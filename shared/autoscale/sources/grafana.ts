@@ -6,8 +6,9 @@
  * mapping names a refId. Facts: grafana/alerting `receivers/webhook/v1/webhook.go`, `http/hmac.go`.
  */
 import { z } from "zod";
+import { nameMap } from "../../schemas";
 import { requireHmac, requireHmacHeaders, requireToken } from "../auth";
-import { checkValue, invalidPayload, nameMap, parsePayload } from "../signal";
+import { checkValue, invalidPayload, parsePayload } from "../signal";
 import { alertSignal, GroupAlertSchema, groupFields, type ValueSource } from "./alert-group";
 import type { SignalSource } from "./types";
 
