@@ -126,7 +126,11 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
     devMode: true,
     schedule: true,
     ...(flags["interval-ms"] === undefined ? {} : { intervalMs: flags["interval-ms"] }),
+    // kube-apiserver calls admission webhooks over HTTPS only: a second listener with a certificate of its CA.
+    ...(real ? { tls: { ...real.webhookTls, port: 0 } } : {}),
   });
+  const admissionUrl = functions.httpsUrl ? `${functions.httpsUrl}/hooks/admission` : undefined;
+  if (real && admissionUrl) await real.installAdmission(admissionUrl);
   // The local demo: the simulated CPU load of each pool's VMIs becomes Alertmanager alerts every 15 s.
   const emitter =
     (cluster || real) && secrets.alertmanagerToken
@@ -150,9 +154,13 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
     );
   } else print(`Cluster: ${kubeconfigPath}`);
   print(
-    `Function server: ${functions.url}  (POST /reconcile, /hooks/alertmanager, /hooks/slack, /hooks/mattermost, /hooks/events; GET /healthz, /metrics)`,
+    `Function server: ${functions.url}  (POST /reconcile, /hooks/alertmanager, /hooks/slack, /hooks/mattermost, /hooks/events, /hooks/admission; GET /healthz, /metrics)`,
   );
   print(`Scheduler: reconcile-all every ${functions.intervalMs / 1000} s`);
+  if (real && admissionUrl)
+    print(
+      `Admission webhook: ${admissionUrl} (ValidatingWebhookConfiguration vmpool-functions): writes trigger passes`,
+    );
   if (emitter)
     print(
       "Alert emitter: simulated CPU load → POST /hooks/alertmanager every 15 s (set it: npx vmpool load <pool> <percent>)",

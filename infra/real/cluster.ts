@@ -5,7 +5,8 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type ControlPlane, startControlPlane } from "./control-plane";
-import { installCrds, installFunctionIdentity } from "./install";
+import { installAdmissionWebhook, installCrds, installFunctionIdentity } from "./install";
+import { ensureServingCert } from "./pki";
 
 /** What a simulator attached to the real cluster must offer to be stopped with it. */
 export interface AttachedSimulator {
@@ -33,6 +34,10 @@ export interface RealCluster {
   readonly functionsUser: string;
   readonly crds: readonly string[];
   readonly simulator: AttachedSimulator | undefined;
+  /** A serving certificate and key for the admission webhook on 127.0.0.1, signed by the control plane's CA. */
+  readonly webhookTls: { readonly cert: string; readonly key: string };
+  /** Applies infra/kubernetes' ValidatingWebhookConfiguration pointing at `url` (HTTPS, served with `webhookTls`). */
+  installAdmission(url: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,6 +74,10 @@ export async function startRealCluster(options: RealClusterOptions): Promise<Rea
       functionsUser: identity.user,
       crds,
       simulator,
+      webhookTls: ensureServingCert(controlPlane.pki, "webhook"),
+      installAdmission: async (url) => {
+        await installAdmissionWebhook(controlPlane.admin, url, controlPlane.pki.caCertPem);
+      },
       close: async () => {
         await simulator?.stop();
         await controlPlane.stop();

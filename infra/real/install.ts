@@ -32,7 +32,12 @@ const PATHS: Record<string, (m: Manifest) => string> = {
     `/api/v1/namespaces/${m.metadata.namespace ?? "default"}/serviceaccounts/${m.metadata.name}`,
   ClusterRole: (m) => `/apis/rbac.authorization.k8s.io/v1/clusterroles/${m.metadata.name}`,
   ClusterRoleBinding: (m) => `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${m.metadata.name}`,
+  ValidatingWebhookConfiguration: (m) =>
+    `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${m.metadata.name}`,
 };
+
+/** The admission webhook configuration in infra/kubernetes (issue 12). */
+const ADMISSION_MANIFEST = "40-admission.yaml";
 
 /** Every document of the YAML files given, parsed and checked. */
 export function readManifests(files: readonly string[]): Manifest[] {
@@ -126,4 +131,28 @@ export async function installFunctionIdentity(
   if (!parsed.success)
     throw new Error(`TokenRequest for ${namespace}/${sa.metadata.name}: ${reply.status} ${reply.body}`);
   return { token: parsed.data.status.token, user: `system:serviceaccount:${namespace}:${sa.metadata.name}` };
+}
+
+/**
+ * Applies infra/kubernetes' ValidatingWebhookConfiguration with every webhook's clientConfig pointing at `url`
+ * (the function server's HTTPS listener, e.g. https://127.0.0.1:<port>/hooks/admission) and trusting `caPem`.
+ * Returns the configuration's name.
+ */
+export async function installAdmissionWebhook(admin: Endpoint, url: string, caPem: string): Promise<string> {
+  const [config] = readManifests([join(MANIFEST_DIR, ADMISSION_MANIFEST)]);
+  if (!config) throw new Error(`infra/kubernetes/${ADMISSION_MANIFEST} is empty`);
+  const webhooks = z.array(z.looseObject({ name: z.string() })).parse(config.webhooks);
+  const caBundle = Buffer.from(caPem).toString("base64");
+  await apply(admin, {
+    ...config,
+    webhooks: webhooks.map((w) => ({ ...w, clientConfig: { url, caBundle } })),
+  });
+  return config.metadata.name;
+}
+
+/** Removes the admission webhook configuration (a stopped function server must not be called). */
+export async function removeAdmissionWebhook(admin: Endpoint): Promise<void> {
+  const [config] = readManifests([join(MANIFEST_DIR, ADMISSION_MANIFEST)]);
+  if (!config) return;
+  await call(admin, "DELETE", PATHS.ValidatingWebhookConfiguration?.(config) ?? "");
 }

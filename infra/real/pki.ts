@@ -76,6 +76,31 @@ function certificate(options: {
   return forge.pki.certificateToPem(cert);
 }
 
+/**
+ * A serving certificate for a server the API server calls (an admission webhook on 127.0.0.1), signed by the
+ * control plane's CA, so the webhook configuration's caBundle is that CA. Written once per data directory.
+ */
+export function ensureServingCert(pki: Pki, name: string): { cert: string; key: string } {
+  const certPath = join(pki.dir, `${name}.crt`);
+  const keyPath = join(pki.dir, `${name}.key`);
+  if (!existsSync(certPath) || !existsSync(keyPath)) {
+    const pair = rsaPair();
+    writeFileSync(keyPath, pair.privateKey, { mode: 0o600 });
+    writeFileSync(
+      certPath,
+      certificate({
+        subjectCn: name,
+        publicKeyPem: pair.publicKey,
+        issuer: { cn: "vmpool-real-ca", keyPem: readFileSync(join(pki.dir, "ca.key"), "utf8") },
+        ca: false,
+        altNames: { dns: ["localhost"], ips: ["127.0.0.1"] },
+      }),
+      { mode: 0o600 },
+    );
+  }
+  return { cert: readFileSync(certPath, "utf8"), key: readFileSync(keyPath, "utf8") };
+}
+
 /** Loads the credentials in `dir`, generating whatever is missing. */
 export function ensurePki(dir: string): Pki {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
