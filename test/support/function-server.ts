@@ -1,12 +1,16 @@
 /**
  * The function server as `npm start` serves it, for tests that need real HTTP: every function's routes
  * (`ALL_ROUTES`, or the ones given) in the function app, on @hono/node-server at 127.0.0.1:0, over a Kube whose
- * `stats()` count every request the functions send, with a logger whose lines the test reads. Also a raw HTTP
+ * `stats()` count every request the functions send, with a logger whose lines the test reads, and passes asked
+ * for by the admission hook recorded instead of run (so no write lands after its answer). Also a raw HTTP
  * client that streams a chunked upload of any size from one reused buffer and stops when the answer comes.
  */
 import { request } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { serve } from "@hono/node-server";
+import type { Hono } from "hono";
 import { pino } from "pino";
 import { createFunctionApp, type RouteFactory } from "../../functions/app";
 import { createRuntime } from "../../functions/bootstrap";
@@ -14,13 +18,17 @@ import { type Runtime, settingsFromEnv } from "../../functions/runtime";
 import { ALL_ROUTES } from "../../infra/cli/server";
 import type { Secrets } from "../../shared/config";
 import { createKube, type Kube } from "../../shared/kube";
+import type { PoolRef } from "../../shared/reconcile";
 
 export interface TestFunctionServer {
+  readonly app: Hono;
   readonly url: string;
   readonly port: number;
   readonly runtime: Runtime;
   readonly kube: Kube;
-  /** Every log line, parsed (level is pino's number: 30 info, 40 warn, 50 error). */
+  /** Passes asked for through `runtime.triggerPass` (the admission hook's way), recorded and not run. */
+  readonly triggered: PoolRef[];
+  /** Every log line, parsed (level is pino's number: 30 info, 40 warn, 50 error); lines over 16 KiB cut short. */
   readonly lines: Record<string, unknown>[];
   close(): Promise<void>;
 }
@@ -38,11 +46,24 @@ export async function startTestFunctionServer(
   const lines: Record<string, unknown>[] = [];
   const log = pino(
     { level: "debug", base: null },
-    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    {
+      write: (line: string) => {
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        // A fuzzer's megabyte strings would otherwise stay in the test's memory, not the server's.
+        const { level, reason, status, path, msg } = parsed;
+        lines.push(
+          line.length <= 16_384 ? parsed : { level, reason, status, path, msg: String(msg).slice(0, 200) },
+        );
+      },
+    },
   );
   const kube = createKube({ kind: "kubeconfig", path: options.kubeconfig }, { retry: { maxAttempts: 1 } });
+  const triggered: PoolRef[] = [];
   const runtime = createRuntime({
     kube,
+    triggerPass: async (ref) => {
+      triggered.push(ref);
+    },
     secrets: options.secrets,
     settings: settingsFromEnv({}),
     devMode: options.devMode ?? false,
@@ -55,10 +76,12 @@ export async function startTestFunctionServer(
   });
   const { port } = server.address() as AddressInfo;
   return {
+    app,
     url: `http://127.0.0.1:${port}`,
     port,
     runtime,
     kube,
+    triggered,
     lines,
     close: () =>
       new Promise<void>((resolve) => {
@@ -161,4 +184,14 @@ export async function peakMemoryGrowth<T>(work: () => Promise<T>): Promise<{ res
   } finally {
     clearInterval(timer);
   }
+}
+
+setFlagsFromString("--expose-gc");
+/** A full garbage collection (V8's `gc`, exposed at run time), so what is left on the heap is what is retained. */
+export const collectGarbage = runInNewContext("gc") as () => void;
+
+/** The JS heap plus array buffers, in bytes. */
+export function heapInUse(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
 }
