@@ -4,10 +4,19 @@
  */
 import { autoscale } from "./autoscale";
 import { bundle } from "./bundle";
+import { chaos } from "./chaos";
 import { chatops } from "./chatops";
 import { controlPlanes } from "./control-planes";
 import type { Suite } from "./harness";
 import { localCluster } from "./local-cluster";
 import { reconcile } from "./reconcile";
 
-export const SUITES: readonly Suite[] = [localCluster, reconcile, autoscale, chatops, bundle, controlPlanes];
+export const SUITES: readonly Suite[] = [
+  localCluster,
+  reconcile,
+  autoscale,
+  chatops,
+  bundle,
+  controlPlanes,
+  chaos,
+];
