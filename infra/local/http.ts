@@ -46,7 +46,7 @@ import {
   type Registry,
   type WriteOptions,
 } from "./registry";
-import { findResource, groupVersion, type ResourceDef } from "./resources";
+import { findResource, groupVersion, RESOURCES, type ResourceDef } from "./resources";
 import type { Entry, KObject } from "./store";
 import { parseIncludeObject, tableFor, wantsTable } from "./tables";
 import { openWatch } from "./watch";
@@ -148,6 +148,11 @@ function discovery(c: Context<Env>, core: boolean, serverAddress: string): Respo
  */
 class NoRoute extends Error {}
 
+/** The core group and the groups of the built-in kinds served here (their unknown paths get a Status 404). */
+function isBuiltinGroup(group: string): boolean {
+  return group === "" || RESOURCES.some((r) => r.builtin && r.group === group);
+}
+
 /** Splits `/api/v1/...` or `/apis/<g>/<v>/...` into a target; undefined for discovery documents. */
 function parsePath(path: string): { group: string; version: string | undefined; rest: string[] } {
   const segments = path.split("/").filter(Boolean).map(decodeURIComponent);
@@ -166,22 +171,27 @@ function resolveTarget(group: string, version: string, rest: string[]): Target {
     }
   }
   const def = findResource(group, version, parts[0] as string);
-  if (!def || parts.length > 3) throw unknownResource();
+  if (!def) throw isBuiltinGroup(group) ? unknownResource() : new NoRoute();
+  // Below an object the CRD handler looks the object up first; go-restful has no such route.
+  if (parts.length > 3)
+    throw def.builtin ? unknownResource() : notFound(def.group, def.plural, parts[1] as string);
   if (namespace === undefined && def.namespaced && parts.length > 1) throw new NoRoute();
   return { def, version, namespace, name: parts[1], subresource: parts[2] };
 }
 
 async function handleResource(c: Context<Env>, registry: Registry, faults: FaultInjector): Promise<Response> {
   const { group, version, rest } = parsePath(c.req.path);
+  // Paths of groups kube-apiserver does not build in fall through to apiextensions and then to Go's plain 404.
+  const missing = isBuiltinGroup(group) ? unknownResource() : new NoRoute();
   if (version === undefined) {
     if (c.req.method !== "GET") throw methodNotAllowed();
     const doc = legacyGroupDocument(group);
-    return doc ? c.json(doc) : renderError(c, unknownResource());
+    return doc ? c.json(doc) : renderError(c, missing);
   }
   if (rest.length === 0) {
     if (c.req.method !== "GET") throw methodNotAllowed();
     const doc = legacyResourceList(group, version);
-    return doc ? c.json(doc) : renderError(c, unknownResource());
+    return doc ? c.json(doc) : renderError(c, missing);
   }
   const target = resolveTarget(group, version, rest);
   const watching = c.req.method === "GET" && target.name === undefined && queryBool(c, "watch") === true;

@@ -318,7 +318,7 @@ export class Registry {
       throw new ApiError(500, "", "resourceVersion should not be set on objects to be created");
     }
     const ns = this.resolveNamespace(def, namespace, meta.namespace);
-    this.checkNamespaceWritable(def, ns);
+    this.checkNamespaceWritable(def, ns, typeof meta.name === "string" ? meta.name : "");
     if (!meta.name && !meta.generateName) {
       throw invalid(def.group, def.kind, "", [
         {
@@ -612,13 +612,13 @@ export class Registry {
         metadata.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds ?? 0;
         const added = (metadata.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
         if (added.length > 0) {
-          throw invalid(def.group, def.kind, old.metadata.name, [
-            {
-              reason: "FieldValueForbidden",
-              message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"${added.join('", "')}"}`,
-              field: "metadata.finalizers",
-            },
-          ]);
+          const cause = {
+            reason: "FieldValueForbidden",
+            message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"${added.join('", "')}"}`,
+            field: "metadata.finalizers",
+          };
+          // ObjectMeta update validation runs twice (generic BeforeUpdate and the strategy): kube reports it twice.
+          throw invalid(def.group, def.kind, old.metadata.name, [cause, cause]);
         }
       } else {
         delete metadata.deletionTimestamp;
@@ -663,8 +663,13 @@ export class Registry {
     if (isDeepStrictEqual(stripVolatile(stored), stripVolatile(current.obj))) return old;
     if (options.dryRun) return fromStorage(def, stored, version);
     if (stored.metadata.deletionTimestamp && (stored.metadata.finalizers ?? []).length === 0) {
+      // The answer is the object as updated (no finalizers), at the deletion's resourceVersion.
       const gone = this.store.remove(resourceKey(def), stored.metadata.namespace, stored.metadata.name);
-      return fromStorage(def, gone?.obj ?? stored, version);
+      const last = {
+        ...stored,
+        metadata: { ...stored.metadata, resourceVersion: gone?.obj.metadata.resourceVersion ?? "" },
+      };
+      return fromStorage(def, normalizedFinalizers(last), version);
     }
     return fromStorage(def, this.store.put(resourceKey(def), stored).obj, version);
   }
@@ -789,20 +794,21 @@ export class Registry {
     const entry = this.getEntry(def, namespace, name);
     const obj = entry.obj;
     const pre = options.preconditions;
+    // The store's precondition check names the kind (`registry/generic/registry/store.go` deletion preconditions).
     if (pre?.uid && pre.uid !== obj.metadata.uid) {
       throw conflict(
         def.group,
-        def.plural,
+        def.kind,
         name,
-        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`,
+        `the UID in the precondition (${pre.uid}) does not match the UID in record (${obj.metadata.uid}). The object might have been deleted and then recreated`,
       );
     }
     if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion) {
       throw conflict(
         def.group,
-        def.plural,
+        def.kind,
         name,
-        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
+        `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${obj.metadata.resourceVersion}). The object might have been modified`,
       );
     }
     const policy = options.propagationPolicy ?? "Background";
@@ -932,14 +938,25 @@ export class Registry {
   }
 
   /** NamespaceLifecycle admission: missing namespace → 404, terminating → 403. */
-  private checkNamespaceWritable(def: ResourceDef, namespace: string | undefined): void {
+  private checkNamespaceWritable(def: ResourceDef, namespace: string | undefined, name: string): void {
     if (!def.namespaced || namespace === undefined) return;
     const ns = this.store.get(resourceKey(NAMESPACES), undefined, namespace);
     if (!ns) throw notFound("", "namespaces", namespace);
     if (ns.obj.metadata.deletionTimestamp && def.kind !== "Event") {
       throw forbidden(
-        `${def.group === "" ? def.plural : `${def.plural}.${def.group}`} "" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
-        { group: def.group, kind: def.plural },
+        `${def.group === "" ? def.plural : `${def.plural}.${def.group}`} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        {
+          ...(name === "" ? {} : { name }),
+          ...(def.group === "" ? {} : { group: def.group }),
+          kind: def.plural,
+          causes: [
+            {
+              reason: "NamespaceTerminating",
+              message: `namespace ${namespace} is being terminated`,
+              field: "metadata.namespace",
+            },
+          ],
+        },
       );
     }
   }
@@ -1043,6 +1060,11 @@ function syncLastApplied(merged: Json, applied: Json): Json {
     annotations: { ...annotations, [LAST_APPLIED]: `${sortedJson(config)}\n` },
   };
   return { ...merged, metadata };
+}
+
+/** Drops an emptied finalizer list, as ObjectMeta's omitempty does. */
+function normalizedFinalizers(obj: KObject): KObject {
+  return { ...obj, metadata: normalizeObjectMeta(obj.metadata) };
 }
 
 function withNamespaceLabel(obj: KObject): KObject {

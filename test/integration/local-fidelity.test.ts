@@ -607,6 +607,71 @@ describe("local cluster fidelity to kube-apiserver", () => {
       expect(res.json.details).toEqual(details);
     });
 
+    it.each([
+      // unknown group, unknown version of a CRD group, unknown resource of a CRD group: apiextensions delegates
+      ["/apis/nope.example.com/v1/foos"],
+      ["/apis/nope.example.com"],
+      ["/apis/kubevirt.io/v9/virtualmachines"],
+      ["/apis/kubevirt.io/v1/namespaces/default/foos"],
+    ])("GET %s → Go's plain-text 404", async (path) => {
+      const res = await call("GET", path);
+      expect(res.status).toBe(404);
+      expect(res.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+      expect(res.text).toBe("404 page not found\n");
+    });
+
+    it("answers failed delete preconditions, new finalizers while deleting and the terminating namespace as 1.34 does", async () => {
+      await call("POST", VMS, vm("pre", {}, { finalizers: ["example.com/hold"] }));
+      const uid = await call("DELETE", `${VMS}/pre`, { preconditions: { uid: "other" } });
+      expect(uid.status).toBe(409);
+      expect(uid.json.details).toEqual({ name: "pre", group: "kubevirt.io", kind: "VirtualMachine" });
+      expect(String(uid.json.message)).toMatch(
+        /^Operation cannot be fulfilled on VirtualMachine\.kubevirt\.io "pre": the UID in the precondition \(other\) does not match the UID in record \(.+\)\. The object might have been deleted and then recreated$/,
+      );
+      expect((await call("DELETE", `${VMS}/pre`)).status).toBe(200);
+      const merge = { "Content-Type": "application/merge-patch+json" };
+      const more = await call(
+        "PATCH",
+        `${VMS}/pre`,
+        { metadata: { finalizers: ["example.com/hold", "x/more"] } },
+        merge,
+      );
+      expect(more.status).toBe(422);
+      expect((more.json.details as Json).causes).toHaveLength(2);
+      const released = await call("PATCH", `${VMS}/pre`, { metadata: { finalizers: null } }, merge);
+      expect(released.status).toBe(200);
+      expect((released.json.metadata as Json).finalizers).toBeUndefined();
+      expect((await call("GET", `${VMS}/pre`)).status).toBe(404);
+
+      await call("POST", "/api/v1/namespaces", {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: "ending" },
+      });
+      await call("POST", "/api/v1/namespaces/ending/configmaps", {
+        ...configMap("hold"),
+        metadata: { name: "hold", finalizers: ["example.com/hold"] },
+      });
+      await call("DELETE", "/api/v1/namespaces/ending");
+      const late = await call("POST", "/api/v1/namespaces/ending/configmaps", configMap("late"));
+      expect(late.status).toBe(403);
+      expect(late.json).toMatchObject({
+        message:
+          'configmaps "late" is forbidden: unable to create new content in namespace ending because it is being terminated',
+        details: {
+          name: "late",
+          kind: "configmaps",
+          causes: [
+            {
+              reason: "NamespaceTerminating",
+              message: "namespace ending is being terminated",
+              field: "metadata.namespace",
+            },
+          ],
+        },
+      });
+    });
+
     it("needs a CR body's kind and apiVersion, and answers a wrong kind with 422", async () => {
       const missingKind = await call("POST", VMS, { metadata: { name: "nokind" } });
       expect(missingKind.status).toBe(400);
@@ -800,10 +865,12 @@ describe("local cluster fidelity to kube-apiserver", () => {
       },
     });
     const managers = (obj: Json) =>
-      ((obj.metadata as Json).managedFields as Json[]).map((m) => ({
-        ...m,
-        time: m.time === undefined ? "none" : "set",
-      }));
+      ((obj.metadata as Json).managedFields as Json[]).map(
+        (m): Json => ({
+          ...m,
+          time: m.time === undefined ? "none" : "set",
+        }),
+      );
 
     it("gives /scale writers their own entry and maps Scale ownership back to the parent (scale handler)", async () => {
       expect((await call("POST", `${pools}?fieldManager=creator`, poolBody("scaled"))).status).toBe(201);
