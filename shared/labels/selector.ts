@@ -223,7 +223,8 @@ function requirementString(r: Requirement): string {
     default:
       break;
   }
-  const values = r.values.length === 1 ? (r.values[0] as string) : [...r.values].sort().join(",");
+  // Requirement values are a set upstream (sets.String), so duplicates print once: `in (,,)` would not parse.
+  const values = [...new Set(r.values)].sort().join(",");
   switch (r.operator) {
     case "in":
       return `${r.key} in (${values})`;
