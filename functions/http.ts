@@ -5,6 +5,7 @@
  * (400), never a crash or a 500. Routes check credentials that come in headers before the body is read.
  */
 import { timingSafeEqual } from "node:crypto";
+import { IncomingMessage } from "node:http";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
@@ -24,12 +25,12 @@ export const CLIENT_CLOSED_REQUEST = 499;
 
 /**
  * The error handler of every route (counted in `vmpool_http_errors_total` by reason): ReasonedErrors render
- * themselves. Anything else is a 500 `InternalError`, logged as an error, unless the client had already gone
- * (the request's signal aborted: an upload abandoned mid-body fails the body read): then it is
- * `ClientClosedRequest` (499) at info, so nobody can fire 5xx alerts by hanging up.
+ * themselves. Anything else is a 500 `InternalError`, logged as an error, unless the client had already gone (an
+ * upload abandoned mid-body fails the body read): then it is `ClientClosedRequest` (499) at info, so nobody can
+ * fire 5xx alerts by hanging up.
  */
 export function renderError(err: unknown, c: Context, log: Logger): Response {
-  const error = err instanceof ReasonedError ? err : clientClosed(err, c);
+  const error = err instanceof ReasonedError ? err : clientGone(c) ? clientClosed(err) : undefined;
   if (error === undefined) {
     log.error({ err, path: c.req.path }, "unhandled error");
     metrics.recordHttpError("InternalError", 500);
@@ -51,12 +52,21 @@ function bounded(message: string): string {
   return `${message.slice(0, MAX_ERROR_MESSAGE)}… (${message.length - MAX_ERROR_MESSAGE} more characters)`;
 }
 
-/** `ClientClosedRequest` when the client went away before the request was answered, else undefined. */
-function clientClosed(err: unknown, c: Context): ReasonedError | undefined {
-  if (!c.req.raw.signal.aborted) return undefined;
+/**
+ * Whether the client went away before its request was complete: the request's signal, and on the Node server
+ * the connection itself (a request whose body is first read after the client left gets no signal, and an empty
+ * body instead of an error).
+ */
+function clientGone(c: Context): boolean {
+  if (c.req.raw.signal.aborted) return true;
+  const incoming: unknown = (c.env as { incoming?: unknown } | undefined)?.incoming;
+  return incoming instanceof IncomingMessage && incoming.destroyed && !incoming.complete;
+}
+
+function clientClosed(cause?: unknown): ReasonedError {
   return new ReasonedError("ClientClosedRequest", "the client closed the connection before the answer", {
     status: CLIENT_CLOSED_REQUEST,
-    cause: err,
+    cause,
   });
 }
 
@@ -106,11 +116,15 @@ export function limitBody(limit = MAX_JSON_BODY_BYTES): MiddlewareHandler {
   });
 }
 
-/** Reads the raw body, refusing anything larger than `limit` with 413 (behind `limitBody`, a second check). */
+/**
+ * Reads the raw body, refusing anything larger than `limit` with 413 (behind `limitBody`, a second check), and a
+ * body cut short by a client that went away with 499: a truncated request is never taken for a whole one.
+ */
 export async function readRawBody(c: Context, limit = MAX_JSON_BODY_BYTES): Promise<string> {
   const declared = Number(c.req.header("content-length") ?? "0");
   if (declared > limit) throw tooLarge(limit);
   const buffer = await c.req.arrayBuffer();
+  if (clientGone(c)) throw clientClosed();
   if (buffer.byteLength > limit) throw tooLarge(limit);
   return new TextDecoder().decode(buffer);
 }

@@ -3,8 +3,11 @@
  * it is counted and logged as a client abort (`ClientClosedRequest`, nginx's 499, at info), never as a 5xx, an
  * `InternalError` or an error-level line; nobody can fire 5xx alerts by hanging up. Issue 10, defect 7.
  */
-import { request } from "node:http";
+import { request, type ServerResponse } from "node:http";
+import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RouteFactory } from "../../functions/app";
+import { readRawBody } from "../../functions/http";
 import { startTestFunctionServer, type TestFunctionServer, writesOf } from "../support/function-server";
 import { eventually, startTestCluster, type TestCluster } from "../support/local-cluster";
 
@@ -28,16 +31,17 @@ afterAll(async () => {
   await env?.close();
 });
 
-/** Sends the headers and part of a body, then hangs up. */
+/** Sends the headers and part of a body, then hangs up once the server has started on the request. */
 function abandon(
   path: string,
   headers: Record<string, string>,
   framing: "chunked" | "length",
+  target = server,
 ): Promise<void> {
   return new Promise((resolve) => {
     const req = request({
       host: "127.0.0.1",
-      port: server.port,
+      port: target.port,
       path,
       method: "POST",
       headers: {
@@ -47,9 +51,10 @@ function abandon(
     });
     req.on("error", () => resolve());
     req.on("close", () => resolve());
+    // The Node server has dispatched the request to the app by the time its later listeners hear of it.
+    target.http.once("request", () => setImmediate(() => req.destroy()));
     req.write('{"alerts": [');
     req.write("x".repeat(4096));
-    setTimeout(() => req.destroy(), 20);
   });
 }
 
@@ -94,8 +99,7 @@ describe("an upload abandoned mid-body", () => {
       await abandon(path, headers, "chunked");
       await abandon(path, headers, "length");
     }
-    const reported = () =>
-      server.lines.slice(linesBefore).filter((line) => line.path === path && line.level !== 20);
+    const reported = () => server.lines.slice(linesBefore).filter((line) => line.path === path);
     await eventually(() => (reported().length >= 2 * ROUNDS ? true : undefined), 10_000, "a line per abort");
     const after = await scrape();
 
@@ -106,5 +110,39 @@ describe("an upload abandoned mid-body", () => {
     expect(lines.filter((line) => (line.level as number) >= 40)).toEqual([]);
     expect(lines.every((line) => line.reason === "ClientClosedRequest" && line.status === 499)).toBe(true);
     expect(writesOf(server.kube)).toBe(writes);
+  });
+});
+
+describe("a client gone before its route reads the body", () => {
+  // A route that awaits something before reading (none does today): the client has gone by then.
+  const late: RouteFactory = () =>
+    new Hono().post("/late", async (c) => {
+      const { outgoing } = c.env as { outgoing: ServerResponse };
+      if (!outgoing.destroyed) await new Promise((resolve) => outgoing.once("close", resolve));
+      return c.text(await readRawBody(c));
+    });
+  let lateServer: TestFunctionServer;
+  beforeAll(async () => {
+    lateServer = await startTestFunctionServer({
+      kubeconfig: env.kubeconfig,
+      secrets: SECRETS,
+      routes: [late],
+    });
+  });
+  afterAll(async () => lateServer?.close());
+
+  it("is a client abort too", async () => {
+    const before = await scrape();
+    for (let round = 0; round < ROUNDS; round++) {
+      await abandon("/late", { "content-type": "application/json" }, "chunked", lateServer);
+      await abandon("/late", { "content-type": "application/json" }, "length", lateServer);
+    }
+    const reported = () => lateServer.lines.filter((line) => line.path === "/late");
+    await eventually(() => (reported().length >= 2 * ROUNDS ? true : undefined), 10_000, "a line per abort");
+    const after = await scrape();
+    expect(serverErrors(after) - serverErrors(before)).toBe(0);
+    expect(internalErrors(after) - internalErrors(before)).toBe(0);
+    expect(clientAborts(after) - clientAborts(before)).toBe(2 * ROUNDS);
+    expect(reported().every((line) => line.reason === "ClientClosedRequest" && line.level === 30)).toBe(true);
   });
 });

@@ -668,7 +668,7 @@ describe("fuzzing the function server's HTTP entries", () => {
           fc.asyncProperty(caseFor(route), async (request) => {
             // Collected now and then in long campaigns, so the peak shows what requests hold, not the garbage of
             // thousands of megabyte bodies (a collection costs some 300 ms here).
-            if (++runs % 250 === 0) collectGarbage();
+            if (++runs % 50 === 0) collectGarbage();
             const status = await check(route, request);
             statuses.set(status, (statuses.get(status) ?? 0) + 1);
           }),

@@ -5,7 +5,7 @@
  * for by the admission hook recorded instead of run (so no write lands after its answer). Also a raw HTTP
  * client that streams a chunked upload of any size from one reused buffer and stops when the answer comes.
  */
-import { request } from "node:http";
+import { request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -22,13 +22,15 @@ import type { PoolRef } from "../../shared/reconcile";
 
 export interface TestFunctionServer {
   readonly app: Hono;
+  /** The Node HTTP server underneath (its `request` event says the app has started on a request). */
+  readonly http: Server;
   readonly url: string;
   readonly port: number;
   readonly runtime: Runtime;
   readonly kube: Kube;
   /** Passes asked for through `runtime.triggerPass` (the admission hook's way), recorded and not run. */
   readonly triggered: PoolRef[];
-  /** Every log line, parsed (level is pino's number: 30 info, 40 warn, 50 error); lines over 16 KiB cut short. */
+  /** Every log line, parsed (level is pino's number: 30 info, 40 warn, 50 error); lines over 2 KiB cut short. */
   readonly lines: Record<string, unknown>[];
   close(): Promise<void>;
 }
@@ -52,7 +54,7 @@ export async function startTestFunctionServer(
         // A fuzzer's megabyte strings would otherwise stay in the test's memory, not the server's.
         const { level, reason, status, path, msg } = parsed;
         lines.push(
-          line.length <= 16_384 ? parsed : { level, reason, status, path, msg: String(msg).slice(0, 200) },
+          line.length <= 2048 ? parsed : { level, reason, status, path, msg: String(msg).slice(0, 200) },
         );
       },
     },
@@ -77,6 +79,7 @@ export async function startTestFunctionServer(
   const { port } = server.address() as AddressInfo;
   return {
     app,
+    http: server as Server,
     url: `http://127.0.0.1:${port}`,
     port,
     runtime,
