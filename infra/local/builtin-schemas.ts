@@ -368,6 +368,20 @@ export const BUILTIN_SCHEMAS: Readonly<Record<string, Schema>> = {
     binaryData: stringMap("Binary values, base64-encoded."),
     immutable: bool("If true, the data cannot change."),
   }),
+  "v1/ResourceQuota": kind("Limits on the resources a namespace may use.", {
+    spec: obj("The limits.", {
+      hard: quantities("Hard limit per resource."),
+      scopes: strings("Scopes the quota applies to."),
+      scopeSelector: open("Selector over scopes."),
+    }),
+    status: obj("Observed use.", {
+      hard: quantities("Enforced hard limits."),
+      used: quantities("Current use."),
+    }),
+  }),
+  "v1/LimitRange": kind("Defaults and bounds for resources of pods and containers in a namespace.", {
+    spec: obj("The limits.", { limits: openList("Limits per kind of object.") }),
+  }),
   "v1/Secret": kind("Sensitive data as key/value pairs.", {
     data: stringMap("Values, base64-encoded."),
     stringData: stringMap("Write-only plain values, merged into data on write."),

@@ -114,10 +114,13 @@ function hpaV1ToV2(obj: KObject): KObject {
       });
     }
     if (Array.isArray(currentExtra)) currentMetrics.push(...currentExtra);
-    const { currentCPUUtilizationPercentage: _c, ...restStatus } = status;
+    const { currentCPUUtilizationPercentage: _c, currentReplicas, ...restStatus } = status;
+    // v2's currentReplicas is omitempty, desiredReplicas and currentMetrics are not (nil list: null).
     v2Status = {
       ...restStatus,
-      ...(currentMetrics.length > 0 ? { currentMetrics } : {}),
+      ...(typeof currentReplicas === "number" && currentReplicas !== 0 ? { currentReplicas } : {}),
+      desiredReplicas: typeof restStatus.desiredReplicas === "number" ? restStatus.desiredReplicas : 0,
+      currentMetrics: currentMetrics.length > 0 ? currentMetrics : null,
       ...(Array.isArray(conditions) ? { conditions } : {}),
     };
   }
@@ -157,7 +160,12 @@ function hpaV2ToV1(obj: KObject): KObject {
   let v1Status: Json | undefined;
   if (status) {
     const { currentMetrics, conditions, ...rest } = status;
-    v1Status = { ...rest };
+    // v1's currentReplicas and desiredReplicas are not omitempty.
+    v1Status = {
+      ...rest,
+      currentReplicas: typeof rest.currentReplicas === "number" ? rest.currentReplicas : 0,
+      desiredReplicas: typeof rest.desiredReplicas === "number" ? rest.desiredReplicas : 0,
+    };
     const current = Array.isArray(currentMetrics) ? currentMetrics : [];
     const cpuCurrent = current.find((m) => {
       const r = asRecord(asRecord(m)?.resource);

@@ -58,7 +58,14 @@ import {
   type ObjectMeta,
   type Store,
 } from "./store";
-import { formatTime, generateName, normalizeTime, validateLabels, validateName } from "./validation";
+import {
+  formatTime,
+  generateName,
+  microTimeError,
+  normalizeTime,
+  validateLabels,
+  validateName,
+} from "./validation";
 
 type Json = Record<string, unknown>;
 
@@ -378,7 +385,7 @@ export class Registry {
           def.builtin ? undefined : schemaOf(def, version),
         ) as KObject;
       if (def.kind === "Namespace") obj = this.defaults(def, obj);
-      const rejected = admit(def, obj, undefined);
+      const rejected = admit(def, obj, undefined) ?? validateBuiltin(def, obj);
       if (rejected) throw rejected;
       const stored = toStorage(def, obj, version);
       if (options.dryRun) return fromStorage(def, { ...stored, metadata: { ...stored.metadata } }, version);
@@ -406,7 +413,7 @@ export class Registry {
     const ns = this.resolveNamespace(def, namespace, meta.namespace as string | undefined);
     const current = this.getEntry(def, ns, name);
     const rv = meta.resourceVersion;
-    if ((rv === undefined || rv === "") && !def.builtin) {
+    if ((rv === undefined || rv === "") && !allowsUnconditionalUpdate(def)) {
       // The CR strategy names the resource, not the kind, in this one (`customresource/validator.go`).
       throw invalid(def.group, def.plural, name, [
         {
@@ -656,7 +663,7 @@ export class Registry {
       ) as KObject;
     }
     if (subresource !== "status") {
-      const rejected = admit(def, next, old);
+      const rejected = admit(def, next, old) ?? validateBuiltin(def, next);
       if (rejected) throw rejected;
     }
     const stored = toStorage(def, next, version);
@@ -877,6 +884,7 @@ export class Registry {
    */
   private decodeBody(def: ResourceDef, version: string, body: unknown, options: WriteOptions): Json {
     const input = this.checkBody(def, version, body);
+    checkMicroTimes(def, version, input);
     const directive = options.fieldValidation ?? "Warn";
     const unknown = pruneUnknownFields(def, version, input);
     const events = options.bodyFields ?? [];
@@ -991,7 +999,9 @@ export class Registry {
         };
       }
       case "Event":
-        return normalizeEventTimes(obj);
+        return eventDefaults(normalizeEventTimes(obj));
+      case "Lease":
+        return leaseDefaults(obj);
       case "Service":
         return this.defaultService(obj);
       case "Secret":
@@ -1070,6 +1080,91 @@ function normalizedFinalizers(obj: KObject): KObject {
 function withNamespaceLabel(obj: KObject): KObject {
   const labels = { ...(obj.metadata.labels ?? {}), "kubernetes.io/metadata.name": obj.metadata.name };
   return { ...obj, metadata: { ...obj.metadata, labels } };
+}
+
+/** metav1.MicroTime fields of the built-in kinds served here, by kind. */
+const MICRO_TIMES: Readonly<Record<string, readonly (readonly string[])[]>> = {
+  Lease: [
+    ["spec", "acquireTime"],
+    ["spec", "renewTime"],
+  ],
+  Event: [["eventTime"], ["series", "lastObservedTime"]],
+};
+
+/** A MicroTime kube's decoder cannot parse fails the decode (400 `… cannot be handled as a …`). */
+function checkMicroTimes(def: ResourceDef, version: string, input: Json): void {
+  if (!def.builtin) return;
+  for (const path of MICRO_TIMES[def.kind] ?? []) {
+    let value: unknown = input;
+    for (const key of path) value = rec(value)?.[key];
+    const error = typeof value === "string" ? microTimeError(value) : undefined;
+    if (error)
+      throw badRequest(`${def.kind} in version "${version}" cannot be handled as a ${def.kind}: ${error}`);
+  }
+}
+
+/** PUT without a resourceVersion: refused for CRs and, since they are not unconditional, Leases. */
+function allowsUnconditionalUpdate(def: ResourceDef): boolean {
+  return def.builtin && def.kind !== "Lease";
+}
+
+/**
+ * Built-in validation the local cluster enforces (k8s `pkg/apis/*\/validation`, messages as kube-apiserver 1.34
+ * answers): a Lease's duration and transitions.
+ */
+function validateBuiltin(def: ResourceDef, obj: KObject): ApiError | undefined {
+  if (def.kind !== "Lease") return undefined;
+  const spec = rec(obj.spec) ?? {};
+  const causes = [];
+  if (typeof spec.leaseDurationSeconds === "number" && spec.leaseDurationSeconds <= 0) {
+    causes.push({
+      reason: "FieldValueInvalid",
+      message: `Invalid value: ${spec.leaseDurationSeconds}: must be greater than 0`,
+      field: "spec.leaseDurationSeconds",
+    });
+  }
+  if (typeof spec.leaseTransitions === "number" && spec.leaseTransitions < 0) {
+    causes.push({
+      reason: "FieldValueInvalid",
+      message: `Invalid value: ${spec.leaseTransitions}: must be greater than or equal to 0`,
+      field: "spec.leaseTransitions",
+    });
+  }
+  return causes.length > 0 ? invalid(def.group, def.kind, obj.metadata.name, causes) : undefined;
+}
+
+/**
+ * A Lease as kube stores it: its MicroTimes in UTC with six digits, and `strategy`/`preferredHolder` dropped
+ * while the CoordinatedLeaderElection gate is off (kube 1.34's default).
+ */
+function leaseDefaults(obj: KObject): KObject {
+  const { strategy: _s, preferredHolder: _p, ...spec } = rec(obj.spec) ?? {};
+  for (const key of ["acquireTime", "renewTime"]) {
+    if (typeof spec[key] === "string")
+      spec[key] = formatMicroTime(Date.parse(spec[key] as string), spec[key] as string);
+  }
+  return obj.spec === undefined ? obj : { ...obj, spec };
+}
+
+/** An Event's fields without omitempty, as its typed encoding writes them when unset. */
+function eventDefaults(obj: KObject): KObject {
+  return {
+    ...obj,
+    source: rec(obj.source) ?? {},
+    firstTimestamp: obj.firstTimestamp ?? null,
+    lastTimestamp: obj.lastTimestamp ?? null,
+    eventTime:
+      typeof obj.eventTime === "string" ? formatMicroTime(Date.parse(obj.eventTime), obj.eventTime) : null,
+    reportingComponent: obj.reportingComponent ?? "",
+    reportingInstance: obj.reportingInstance ?? "",
+  };
+}
+
+/** `metav1.MicroTime` text: UTC, six fractional digits (the input's digits beyond milliseconds are kept). */
+function formatMicroTime(ms: number, original: string): string {
+  if (Number.isNaN(ms)) return original;
+  const micros = /\.\d{3}(\d{3})/.exec(original)?.[1] ?? "000";
+  return new Date(ms).toISOString().replace(/Z$/, `${micros}Z`);
 }
 
 /** Secret's strategy: `stringData` is write-only, merged into `data` (base64); `type` defaults to Opaque. */

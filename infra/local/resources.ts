@@ -389,6 +389,9 @@ export const RESOURCES: readonly ResourceDef[] = [
     fieldLabels: ["spec.unschedulable"],
   }),
   builtin("", "configmaps", "ConfigMap", { shortNames: ["cm"] }),
+  // Listed by `kubectl describe namespace`; nothing enforces them here.
+  builtin("", "resourcequotas", "ResourceQuota", { shortNames: ["quota"], statusSubresource: true }),
+  builtin("", "limitranges", "LimitRange", { shortNames: ["limits"] }),
   builtin("", "secrets", "Secret", { fieldLabels: ["type"] }),
   builtin("", "replicationcontrollers", "ReplicationController", {
     shortNames: ["rc"],

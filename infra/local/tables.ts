@@ -1141,7 +1141,38 @@ const daemonSetPrinter: Printer = {
   },
 };
 
+/** `printResourceQuota`: `<resource>: <used>/<hard>` per status.hard entry, limits.* in the Limit column. */
+const resourceQuotaPrinter: Printer = {
+  columns: [
+    NAME_COLUMN,
+    AGE_COLUMN,
+    column(
+      "Request",
+      "string",
+      "Request represents a minimum amount of cpu/memory that a container may consume.",
+    ),
+    column(
+      "Limit",
+      "string",
+      "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.",
+    ),
+  ],
+  cells(obj, now) {
+    const status = rec(obj.status);
+    const hard = rec(status.hard);
+    const used = rec(status.used);
+    const request: string[] = [];
+    const limit: string[] = [];
+    for (const resource of Object.keys(hard).sort()) {
+      const text = `${resource}: ${str(used[resource]) || "0"}/${str(hard[resource])}`;
+      (resource.split(".")[0] === "limits" && resource.includes(".") ? limit : request).push(text);
+    }
+    return [nameOf(obj), ageOf(obj, now), request.join(", "), limit.join(", ")];
+  },
+};
+
 const BUILTIN_PRINTERS: Readonly<Record<string, Printer>> = {
+  ResourceQuota: resourceQuotaPrinter,
   Node: nodePrinter,
   ConfigMap: configMapPrinter,
   Secret: secretPrinter,

@@ -97,3 +97,37 @@ export function normalizeTime(value: unknown): unknown {
   const parsed = Date.parse(value);
   return Number.isNaN(parsed) ? value : formatTime(new Date(parsed));
 }
+
+const MICRO_LAYOUT = "2006-01-02T15:04:05.000000Z07:00";
+
+/**
+ * Why Go's `time.Parse` with metav1.MicroTime's layout (`2006-01-02T15:04:05.000000Z07:00`) refuses `value`, as
+ * its error reads (`parsing time "…" as "…": cannot parse "<rest>" as "<element>"`), or undefined if it parses.
+ */
+export function microTimeError(value: string): string | undefined {
+  const steps: [RegExp, string][] = [
+    [/^\d{4}/, "2006"],
+    [/^-/, "-"],
+    [/^\d{2}/, "01"],
+    [/^-/, "-"],
+    [/^\d{2}/, "02"],
+    [/^T/, "T"],
+    [/^\d{2}/, "15"],
+    [/^:/, ":"],
+    [/^\d{2}/, "04"],
+    [/^:/, ":"],
+    [/^\d{2}/, "05"],
+    [/^\.\d{6}/, ".000000"],
+    [/^(Z|[+-]\d{2}:\d{2})$/, "Z07:00"],
+  ];
+  let rest = value;
+  for (const [pattern, element] of steps) {
+    const match = pattern.exec(rest);
+    // A seventh fractional digit is left for the zone to fail on, as in Go.
+    if (!match) {
+      return `parsing time ${JSON.stringify(value)} as ${JSON.stringify(MICRO_LAYOUT)}: cannot parse ${JSON.stringify(rest)} as ${JSON.stringify(element)}`;
+    }
+    rest = rest.slice(match[0].length);
+  }
+  return undefined;
+}

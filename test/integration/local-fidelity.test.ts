@@ -1026,6 +1026,85 @@ describe("local cluster fidelity to kube-apiserver", () => {
     });
   });
 
+  describe("built-in kinds as their 1.34 strategies and encodings leave them", () => {
+    it("validates Leases, needs their resourceVersion on update, parses MicroTime strictly and drops gated fields", async () => {
+      const bad = await call("POST", LEASES, lease("lv", { leaseDurationSeconds: 0, leaseTransitions: -1 }));
+      expect(bad.status).toBe(422);
+      expect(bad.json.message).toBe(
+        'Lease.coordination.k8s.io "lv" is invalid: [spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0, spec.leaseTransitions: Invalid value: -1: must be greater than or equal to 0]',
+      );
+      const time = (value: string, expected: string) =>
+        call("POST", LEASES, lease("lt", { renewTime: value })).then((res) => {
+          expect(res.status).toBe(400);
+          expect(res.json.message).toBe(
+            `Lease in version "v1" cannot be handled as a Lease: parsing time "${value}" as "2006-01-02T15:04:05.000000Z07:00": ${expected}`,
+          );
+        });
+      await time("2026-01-01T00:00:00.123Z", 'cannot parse ".123Z" as ".000000"');
+      await time("2026-01-01T00:00:00Z", 'cannot parse "Z" as ".000000"');
+      await time("2026-01-01T00:00:00.1234567Z", 'cannot parse "7Z" as "Z07:00"');
+      await time("garbage", 'cannot parse "garbage" as "2006"');
+      const ok = await call(
+        "POST",
+        LEASES,
+        lease("lok", { holderIdentity: "h", acquireTime: "2026-01-01T00:00:00.123456+02:00", strategy: "X" }),
+      );
+      expect(ok.json.spec).toEqual({ holderIdentity: "h", acquireTime: "2025-12-31T22:00:00.123456Z" });
+      const put = await call("PUT", `${LEASES}/lok`, lease("lok", { holderIdentity: "h2" }));
+      expect(put.status).toBe(422);
+      expect(put.json.message).toBe(
+        'leases.coordination.k8s.io "lok" is invalid: metadata.resourceVersion: Invalid value: 0: must be specified for an update',
+      );
+    });
+
+    it("writes an Event's fields that have no omitempty", async () => {
+      const res = await call("POST", "/api/v1/namespaces/default/events", {
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name: "ev" },
+        involvedObject: { kind: "Pod", name: "p", namespace: "default" },
+        reason: "R",
+        message: "m",
+        type: "Normal",
+      });
+      expect(res.json).toMatchObject({
+        source: {},
+        firstTimestamp: null,
+        lastTimestamp: null,
+        eventTime: null,
+        reportingComponent: "",
+        reportingInstance: "",
+      });
+    });
+
+    it("shows an autoscaling/v2 status through v1 with its counts", async () => {
+      const hpas = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers";
+      await call("POST", hpas, {
+        apiVersion: "autoscaling/v2",
+        kind: "HorizontalPodAutoscaler",
+        metadata: { name: "counted" },
+        spec: {
+          scaleTargetRef: { apiVersion: "v1", kind: "ReplicationController", name: "x" },
+          maxReplicas: 3,
+        },
+      });
+      const current = (await call("GET", `${hpas}/counted`)).json;
+      await call("PUT", `${hpas}/counted/status`, { ...current, status: { desiredReplicas: 2 } });
+      const v1 = (
+        await call("GET", "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/counted")
+      ).json;
+      expect(v1.status).toEqual({ currentReplicas: 0, desiredReplicas: 2 });
+    });
+
+    it("serves (empty) ResourceQuotas and LimitRanges", async () => {
+      for (const plural of ["resourcequotas", "limitranges"]) {
+        const res = await call("GET", `/api/v1/namespaces/default/${plural}`);
+        expect(res.status).toBe(200);
+        expect(res.json.items).toEqual([]);
+      }
+    });
+  });
+
   describe("encodings, empty metadata and 422s", () => {
     it("answers Accept: application/yaml in YAML for get, list and errors", async () => {
       const yaml = { Accept: "application/yaml" };
