@@ -52,13 +52,16 @@ function bounded(message: string): string {
   return `${message.slice(0, MAX_ERROR_MESSAGE)}… (${message.length - MAX_ERROR_MESSAGE} more characters)`;
 }
 
-/**
- * Whether the client went away before its request was complete: the request's signal, and on the Node server
- * the connection itself (a request whose body is first read after the client left gets no signal, and an empty
- * body instead of an error).
- */
+/** Whether the client went away before the answer: the request's signal, or a body it never finished. */
 function clientGone(c: Context): boolean {
-  if (c.req.raw.signal.aborted) return true;
+  return c.req.raw.signal.aborted || cutShort(c);
+}
+
+/**
+ * On the Node server, whether the connection closed before the request's body was complete. A body first read
+ * after that gets no aborted signal and reads as empty instead of failing. (Lambda bodies arrive whole.)
+ */
+function cutShort(c: Context): boolean {
   const incoming: unknown = (c.env as { incoming?: unknown } | undefined)?.incoming;
   return incoming instanceof IncomingMessage && incoming.destroyed && !incoming.complete;
 }
@@ -124,7 +127,7 @@ export async function readRawBody(c: Context, limit = MAX_JSON_BODY_BYTES): Prom
   const declared = Number(c.req.header("content-length") ?? "0");
   if (declared > limit) throw tooLarge(limit);
   const buffer = await c.req.arrayBuffer();
-  if (clientGone(c)) throw clientClosed();
+  if (cutShort(c)) throw clientClosed();
   if (buffer.byteLength > limit) throw tooLarge(limit);
   return new TextDecoder().decode(buffer);
 }
