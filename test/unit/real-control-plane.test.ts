@@ -42,6 +42,19 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
   return check();
 }
 
+/** The watchdog's `sleep` child, once bash has forked it (before that pgrep finds none, and pid 0 means "my group"). */
+function childOf(watchdogPid: number): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const look = () =>
+      execFile("pgrep", ["-P", String(watchdogPid), "sleep"], (_e, out) => {
+        const pid = Number(out.trim().split("\n")[0]);
+        if (pid > 0) resolve(pid);
+        else setTimeout(look, 50);
+      });
+    look();
+  });
+}
+
 function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(
@@ -102,12 +115,7 @@ describe("supervised children", () => {
   it("stop() ends the child and reports its exit", async () => {
     const dir = tmp();
     const child = supervise("sleeper", "sleep", ["300"], join(dir, "sleeper.log"), 2);
-    // The watchdog's child is the sleep; find it by its parent.
-    const sleeper = await new Promise<number>((resolve) => {
-      execFile("pgrep", ["-P", String(child.pid), "sleep"], (_e, out) =>
-        resolve(Number(out.trim().split("\n")[0])),
-      );
-    });
+    const sleeper = await childOf(child.pid as number);
     expect(alive(sleeper)).toBe(true);
     await child.stop();
     expect(child.done()).toBe(true);
@@ -132,15 +140,7 @@ setInterval(() => {}, 1000);
     const watchdogPid = await new Promise<number>((resolve) => {
       parent.stdout.once("data", (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
     });
-    const sleeper = await new Promise<number>((resolve) => {
-      const look = () =>
-        execFile("pgrep", ["-P", String(watchdogPid), "sleep"], (_e, out) => {
-          const pid = Number(out.trim().split("\n")[0]);
-          if (pid > 0) resolve(pid);
-          else setTimeout(look, 50);
-        });
-      look();
-    });
+    const sleeper = await childOf(watchdogPid);
     expect(alive(sleeper)).toBe(true);
     parent.kill("SIGKILL");
     expect(await waitFor(() => !alive(sleeper) && !alive(watchdogPid), 10_000)).toBe(true);
