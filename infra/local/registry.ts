@@ -624,8 +624,13 @@ export class Registry {
             message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"${added.join('", "')}"}`,
             field: "metadata.finalizers",
           };
-          // ObjectMeta update validation runs twice (generic BeforeUpdate and the strategy): kube reports it twice.
-          throw invalid(def.group, def.kind, old.metadata.name, [cause, cause]);
+          // ObjectMeta update validation runs twice (generic BeforeUpdate and the strategy): kube lists the cause
+          // twice in the details but once in the message.
+          const error = invalid(def.group, def.kind, old.metadata.name, [cause]);
+          throw new ApiError(422, "Invalid", error.message, {
+            ...error.statusDetails,
+            causes: [cause, cause],
+          });
         }
       } else {
         delete metadata.deletionTimestamp;
@@ -1227,8 +1232,12 @@ function specChanged(old: Json, next: Json, statusSubresource: boolean): boolean
   return false;
 }
 
+/**
+ * The object without its resourceVersion: a write that changes nothing else is not stored. managedFields count
+ * (a manager taking co-ownership of an unchanged value is a write, as in kube's GuaranteedUpdate).
+ */
 function stripVolatile(obj: KObject): Json {
-  const { managedFields: _m, resourceVersion: _r, ...meta } = obj.metadata;
+  const { resourceVersion: _r, ...meta } = obj.metadata;
   return { ...obj, metadata: meta };
 }
 

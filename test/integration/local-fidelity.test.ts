@@ -638,6 +638,9 @@ describe("local cluster fidelity to kube-apiserver", () => {
       );
       expect(more.status).toBe(422);
       expect((more.json.details as Json).causes).toHaveLength(2);
+      expect(more.json.message).toBe(
+        'VirtualMachine.kubevirt.io "pre" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"x/more"}',
+      );
       const released = await call("PATCH", `${VMS}/pre`, { metadata: { finalizers: null } }, merge);
       expect(released.status).toBe(200);
       expect((released.json.metadata as Json).finalizers).toBeUndefined();

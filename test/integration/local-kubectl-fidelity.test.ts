@@ -138,6 +138,51 @@ extra: true
     expect(maps[1]?.slice(0, 2)).toEqual(["strict", "1"]);
   });
 
+  itk("describes a namespace with its (absent) quotas and limit ranges", async () => {
+    const res = await k.run(["describe", "namespace", "default"]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain("No resource quota.");
+    expect(res.stdout).toContain("No LimitRange resource.");
+  });
+
+  itk(
+    "migrates a client-side-applied object to server-side apply as kube-apiserver and kubectl do together",
+    async () => {
+      const pool = (replicas: number) => `apiVersion: pool.kubevirt.io/v1alpha1
+kind: VirtualMachinePool
+metadata:
+  name: migrated
+spec:
+  replicas: ${replicas}
+  selector:
+    matchLabels:
+      a: b
+  virtualMachineTemplate:
+    metadata:
+      labels:
+        a: b
+    spec:
+      runStrategy: Halted
+      template:
+        spec: {}
+`;
+      expect((await k.run(["apply", "-f", "-"], pool(1))).code).toBe(0);
+      const ssa = await k.run(["apply", "--server-side", "-f", "-"], pool(2));
+      expect(ssa.stderr).toBe("");
+      expect(ssa.stdout.trim()).toBe("virtualmachinepool.pool.kubevirt.io/migrated serverside-applied");
+      const managers = await k.run([
+        "get",
+        "vmpool",
+        "migrated",
+        "--show-managed-fields",
+        "-o",
+        'jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation}{"\\n"}{end}',
+      ]);
+      // the last-applied annotation kept by its own applier, the client-side manager folded into kubectl's
+      expect(managers.stdout.trim().split("\n")).toEqual(["kubectl-last-applied/Apply", "kubectl/Apply"]);
+    },
+  );
+
   itk(
     "takes a field over with apply --server-side --force-conflicts, then removes it when dropped",
     async () => {
