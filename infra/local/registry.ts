@@ -388,6 +388,9 @@ export class Registry {
       const rejected = admit(def, obj, undefined) ?? validateBuiltin(def, obj);
       if (rejected) throw rejected;
       const stored = toStorage(def, obj, version);
+      // The HPA strategy resets status to its zero value, which JSON shows (autoscaling/v2 at rest).
+      if (def.kind === "HorizontalPodAutoscaler")
+        stored.status = { desiredReplicas: 0, currentMetrics: null };
       if (options.dryRun) return fromStorage(def, { ...stored, metadata: { ...stored.metadata } }, version);
       return fromStorage(def, this.store.put(resourceKey(def), stored).obj, version);
     }

@@ -1080,6 +1080,21 @@ describe("local cluster fidelity to kube-apiserver", () => {
       });
     });
 
+    it("starts an HorizontalPodAutoscaler at its zero status, in both versions", async () => {
+      const created = await call("POST", "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers", {
+        apiVersion: "autoscaling/v1",
+        kind: "HorizontalPodAutoscaler",
+        metadata: { name: "zero" },
+        spec: {
+          scaleTargetRef: { apiVersion: "v1", kind: "ReplicationController", name: "x" },
+          maxReplicas: 3,
+        },
+      });
+      expect(created.json.status).toEqual({ currentReplicas: 0, desiredReplicas: 0 });
+      const v2 = await call("GET", "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/zero");
+      expect(v2.json.status).toEqual({ desiredReplicas: 0, currentMetrics: null });
+    });
+
     it("shows an autoscaling/v2 status through v1 with its counts", async () => {
       const hpas = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers";
       await call("POST", hpas, {
