@@ -3,6 +3,7 @@
  * (`validation.IsDNS1123Subdomain`, `IsDNS1123Label`, `ValidateObjectMeta`), and the name generator of
  * apiserver `pkg/storage/names/generate.go`.
  */
+import { goQuote, labelKeyErrors, labelValueErrors } from "../../shared/labels";
 import type { StatusCause } from "./errors";
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -33,9 +34,6 @@ export function validateName(name: string, label: boolean): StatusCause[] {
   return causes;
 }
 
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-
 /** Field errors for `metadata.labels` (qualified-name keys, ≤63-char values). */
 export function validateLabels(labels: unknown): StatusCause[] {
   if (labels === undefined || labels === null) return [];
@@ -48,30 +46,25 @@ export function validateLabels(labels: unknown): StatusCause[] {
       },
     ];
   }
+  // apimachinery's ValidateLabels: one field.Invalid per message of IsQualifiedName (key) and IsValidLabelValue
+  // (value), so a 64-character value says "must be no more than 63 characters", not only the format.
   const causes: StatusCause[] = [];
+  const invalid = (bad: string, message: string): StatusCause => ({
+    reason: "FieldValueInvalid",
+    message: `Invalid value: ${goQuote(bad)}: ${message}`,
+    field: "metadata.labels",
+  });
   for (const [key, value] of Object.entries(labels as Record<string, unknown>)) {
-    const slash = key.lastIndexOf("/");
-    const name = slash >= 0 ? key.slice(slash + 1) : key;
-    const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-    if (
-      name.length === 0 ||
-      name.length > 63 ||
-      !QUALIFIED_NAME.test(name) ||
-      (prefix !== undefined && !DNS1123_SUBDOMAIN.test(prefix))
-    ) {
+    for (const message of labelKeyErrors(key)) causes.push(invalid(key, message));
+    if (typeof value !== "string") {
       causes.push({
         reason: "FieldValueInvalid",
-        message: `Invalid value: "${key}": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+        message: "Invalid value: must be a string",
         field: "metadata.labels",
       });
+      continue;
     }
-    if (typeof value !== "string" || value.length > 63 || !LABEL_VALUE.test(value)) {
-      causes.push({
-        reason: "FieldValueInvalid",
-        message: `Invalid value: "${String(value)}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
-        field: `metadata.labels`,
-      });
-    }
+    for (const message of labelValueErrors(value)) causes.push(invalid(value, message));
   }
   return causes;
 }

@@ -18,3 +18,4 @@ export {
   type Selector,
   selectorString,
 } from "./selector";
+export { goQuote, labelKeyErrors, labelValueErrors } from "./validation";

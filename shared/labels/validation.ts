@@ -41,7 +41,8 @@ function regexError(message: string, re: string, ...examples: string[]): string 
   return `${out}regex used for validation is '${re}')`;
 }
 
-const maxLenError = (length: number): string => `must be no more than ${length} bytes`;
+// apimachinery 1.34 (pkg/util/validation MaxLenError) says "characters" although it counts bytes.
+const maxLenError = (length: number): string => `must be no more than ${length} characters`;
 
 function dns1123Subdomain(value: string): string[] {
   const errs: string[] = [];

@@ -114,7 +114,7 @@ describe("parseSelector grammar", () => {
     // value longer than 63 bytes
     [
       `a=${"v".repeat(64)}`,
-      `unable to parse requirement: values[0][a]: Invalid value: "${"v".repeat(64)}": must be no more than 63 bytes`,
+      `unable to parse requirement: values[0][a]: Invalid value: "${"v".repeat(64)}": must be no more than 63 characters`,
     ],
     // more than one slash in a key
     [
@@ -131,7 +131,7 @@ describe("parseSelector grammar", () => {
     // name part longer than 63 bytes
     [
       `${"k".repeat(64)}`,
-      `unable to parse requirement: <nil>: Invalid value: "${"k".repeat(64)}": name part must be no more than 63 bytes`,
+      `unable to parse requirement: <nil>: Invalid value: "${"k".repeat(64)}": name part must be no more than 63 characters`,
     ],
     // key with a bad character
     ["a_", `unable to parse requirement: <nil>: Invalid value: "a_": name part ${KEY_REGEX_HELP}`],
