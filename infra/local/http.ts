@@ -735,7 +735,41 @@ async function readBody(c: Context<Env>): Promise<Uint8Array> {
     if (size > MAX_BODY_BYTES) throw requestEntityTooLarge("Request entity too large: limit is 3145728");
     chunks.push(chunk);
   }
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+  const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+  const contentType = incoming.headers["content-type"] ?? "";
+  if (
+    !isProtobufContentType(contentType.split(";")[0]?.trim() ?? "") &&
+    nestingExceeds(bytes, MAX_BODY_DEPTH)
+  ) {
+    throw badRequest(
+      `error decoding request body: exceeded max depth: the body nests objects or arrays more than ${MAX_BODY_DEPTH} levels deep`,
+    );
+  }
+  return bytes;
+}
+
+/**
+ * The deepest nesting this server decodes. kube-apiserver's JSON decoder stops at 10,000 levels; this one stops
+ * earlier because merging, patching and managedFields walk objects recursively, and a body nested deeper than
+ * any real object must get a 400 naming the problem, never a stack overflow's 500.
+ */
+const MAX_BODY_DEPTH = 1000;
+
+/** Whether `{`/`[` nest deeper than `max` outside JSON strings (also catches YAML flow style); one pass, no recursion. */
+function nestingExceeds(bytes: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === 0x5c) i++;
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x7b || b === 0x5b) {
+      if (++depth > max) return true;
+    } else if (b === 0x7d || b === 0x5d) depth--;
+  }
+  return false;
 }
 
 /**
