@@ -124,7 +124,13 @@ export async function startFunctionServer(options: FunctionServerOptions): Promi
       coalescer?.stop();
       await Promise.all(
         [server, secure].map(
-          (s) => new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve())),
+          (s) =>
+            new Promise<void>((resolve) => {
+              if (!s) return resolve();
+              s.close(() => resolve());
+              // kube-apiserver keeps its webhook connections alive: end them, or close() waits for them forever.
+              (s as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+            }),
         ),
       );
     },
