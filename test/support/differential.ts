@@ -9,7 +9,6 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { builtBinaries, goVersion } from "../../infra/real";
 
 export type TargetKind = "real" | "embedded";
 
@@ -22,14 +21,7 @@ export interface Target {
   readonly kubeconfig: string;
 }
 
-/** Why the real control plane cannot run here, or undefined when it can (the logic of test/support/clusters.ts). */
-export function realSkipReason(): string | undefined {
-  if (process.env.VMPOOL_REAL === "0") return "VMPOOL_REAL=0";
-  if (builtBinaries()) return undefined;
-  return goVersion()
-    ? "real control plane not built: run npx vmpool control-plane build"
-    : "no Go on this machine to build the real control plane";
-}
+export { realSkipReason } from "./clusters";
 
 export interface HttpRequest {
   readonly method: string;
