@@ -34,7 +34,19 @@ export {
   type SignalKind,
   type SourceName,
 } from "./signal";
-export { alarmSignal, type Delivery, type SignalSource, SOURCES, type SourceContext } from "./sources";
+export {
+  alarmSignal,
+  type Delivery,
+  PULL_SOURCES,
+  type PullContext,
+  type PullObservation,
+  type PullSource,
+  type PullSourceName,
+  type PullTarget,
+  type SignalSource,
+  SOURCES,
+  type SourceContext,
+} from "./sources";
 export {
   type AlertOutcome,
   type AlertResult,

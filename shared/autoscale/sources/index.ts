@@ -1,13 +1,15 @@
 /**
- * The one explicit registry of signal sources: the function server serves each at its `path`, the Lambda handler
- * routes CloudWatch events to `cloudwatch`. Adding a source is one module plus one line here (SOURCES.md).
+ * The explicit registries of sources. Push (`SOURCES`): the function server serves each at its `path`, the Lambda
+ * handler routes CloudWatch events to `cloudwatch`. Pull (`PULL_SOURCES`): what `VMPOOL_AUTOSCALE_PULL_SOURCES`
+ * names, read by the scheduled pass and by every alert's evaluation. Adding a source is one module plus one line
+ * here (SOURCES.md).
  */
 import type { SourceName } from "../signal";
 import { alertmanagerSource } from "./alertmanager";
 import { cloudwatchSource } from "./cloudwatch";
 import { grafanaSource } from "./grafana";
 import { metricPushSource } from "./metric-push";
-import type { SignalSource } from "./types";
+import type { PullSource, SignalSource } from "./types";
 
 export const SOURCES: Readonly<Record<SourceName, SignalSource>> = {
   alertmanager: alertmanagerSource,
@@ -16,5 +18,19 @@ export const SOURCES: Readonly<Record<SourceName, SignalSource>> = {
   "metric-push": metricPushSource,
 };
 
+/** Pull sources by the name configuration uses. */
+export const PULL_SOURCES = {} as const satisfies Readonly<Record<string, PullSource>>;
+
+/** A key of `PULL_SOURCES`. */
+export type PullSourceName = keyof typeof PULL_SOURCES;
+
 export { alarmSignal } from "./cloudwatch";
-export type { Delivery, SignalSource, SourceContext } from "./types";
+export type {
+  Delivery,
+  PullContext,
+  PullObservation,
+  PullSource,
+  PullTarget,
+  SignalSource,
+  SourceContext,
+} from "./types";
