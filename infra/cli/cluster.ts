@@ -5,7 +5,7 @@
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { describeIssue } from "../../shared/config";
-import { DEFAULT_API_PORT, startLocalCluster } from "../local";
+import { DEFAULT_API_PORT, ensureLocalSecurity, startLocalCluster } from "../local";
 import { startReal } from "./real";
 
 const flagsSchema = z.strictObject({
@@ -15,6 +15,8 @@ const flagsSchema = z.strictObject({
   "data-dir": z.string().min(1).default(".local"),
   "no-simulator": z.boolean().default(false),
   real: z.boolean().default(false),
+  /** Plain HTTP and no token (benchmarks of the bare server); the Host check stays. */
+  insecure: z.boolean().default(false),
 });
 
 /** Starts the cluster; resolves a stop function once it listens. */
@@ -28,6 +30,7 @@ export async function runCluster(
   const dataDir = resolve(flags["data-dir"]);
   if (flags.real) {
     if (flags["in-memory"]) throw new Error("invalid flag --in-memory: not with --real");
+    if (flags.insecure) throw new Error("invalid flag --insecure: not with --real");
     const { cluster, kubeconfig } = await startReal(
       { apiPort: flags["api-port"], dataDir, fresh: flags.fresh, simulator: !flags["no-simulator"], seed: 1 },
       print,
@@ -41,6 +44,7 @@ export async function runCluster(
     dataDir: flags["in-memory"] ? undefined : join(dataDir, "cluster"),
     fresh: flags.fresh,
     ...(flags["no-simulator"] ? { simulator: false as const } : {}),
+    ...(flags.insecure ? {} : { secure: ensureLocalSecurity(dataDir) }),
   });
   const kubeconfig = cluster.writeKubeconfig(join(dataDir, "kubeconfig"));
   print(`Local cluster: ${cluster.url}`);

@@ -13,6 +13,7 @@ import { describeIssue, SECRET_KEYS, type Secrets, secretsFromEnv, secretsSchema
 import type { ClusterSource } from "../../shared/kube";
 import {
   DEFAULT_API_PORT,
+  ensureLocalSecurity,
   type FaultConfig,
   faultConfigSchema,
   type LocalCluster,
@@ -37,6 +38,8 @@ export const devFlagsSchema = z.strictObject({
   seed: z.coerce.number().int().default(1),
   "interval-ms": z.coerce.number().int().min(100).max(86_400_000).optional(),
   real: z.boolean().default(false),
+  /** Plain HTTP and no token on the local cluster (benchmarks of the bare server); the Host check stays. */
+  insecure: z.boolean().default(false),
 });
 export type DevFlags = z.infer<typeof devFlagsSchema>;
 
@@ -115,6 +118,7 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
       dataDir: flags["in-memory"] ? undefined : join(dataDir, "cluster"),
       fresh: flags.fresh,
       ...(faults ? { faults } : {}),
+      ...(flags.insecure ? {} : { secure: ensureLocalSecurity(dataDir) }),
     });
     kubeconfigPath = cluster.writeKubeconfig(join(dataDir, "kubeconfig"));
     source = { kind: "kubeconfig", path: kubeconfigPath };
@@ -204,7 +208,7 @@ export function parseDevFlags(values: Record<string, unknown>): DevFlags {
   const flags = parsed.data;
   if (flags.real) {
     // These belong to the embedded server or name another cluster: meaningless on the real control plane.
-    const clash = (["cluster", "in-cluster", "in-memory"] as const).find((f) => flags[f]);
+    const clash = (["cluster", "in-cluster", "in-memory", "insecure"] as const).find((f) => flags[f]);
     if (clash) throw new Error(`invalid flag --${clash}: not with --real`);
     if (flags.fault.length > 0)
       throw new Error("invalid flag --fault: fault injection is the embedded cluster's (not with --real)");

@@ -18,6 +18,7 @@ commands:
   dev        start the local cluster, the function server and the scheduler (what npm start runs)
              --api-port N  --port N  --fresh  --in-memory  --data-dir DIR  --fault kind:rate[:verbs[:resources]]  --seed N
              --real  the same on a real kube-apiserver + kube-controller-manager + etcd (built with Go on first use)
+             --insecure  the local cluster on plain HTTP without its token (only the Host check stays)
   serve      run the function server in a cluster (the Deployment in infra/kubernetes): 0.0.0.0:8080, the
              service account, every secret from the environment; --port N  --hostname H  --cluster KUBECONFIG
   reconcile  [ns/name | vmirs/ns/name] [--dry-run] [--cluster KUBECONFIG]
@@ -25,6 +26,7 @@ commands:
   infra      plan|apply|destroy [--config FILE] [--destroy]
              the EventBridge rules and Lambda invoke permissions (config: VMPOOL_INFRA_CONFIG or VMPOOL_* env)
   cluster    the local cluster alone (no functions): --api-port N --fresh --in-memory --data-dir DIR --no-simulator --real
+             --insecure
   control-plane build
              build the real control plane (kube-apiserver, kube-controller-manager, etcd) with Go into .local/k8s/bin
   load       <ns/name | vmirs/ns/name> <percent>   set the simulated CPU load of a pool's VMIs (local cluster)
@@ -47,6 +49,7 @@ async function dev(args: string[]): Promise<void> {
       seed: { type: "string" },
       "interval-ms": { type: "string" },
       real: { type: "boolean" },
+      insecure: { type: "boolean" },
     },
     strict: true,
   });
@@ -103,6 +106,7 @@ async function main(argv: string[]): Promise<void> {
           "data-dir": { type: "string" },
           "no-simulator": { type: "boolean" },
           real: { type: "boolean" },
+          insecure: { type: "boolean" },
         },
         strict: true,
       });

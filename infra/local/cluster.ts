@@ -4,6 +4,7 @@
  * server on 127.0.0.1. Also writes a kubeconfig real kubectl can use.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { serve } from "@hono/node-server";
@@ -35,6 +36,19 @@ export interface LocalClusterOptions {
   readonly random?: () => number;
   /** Watch history kept (default 100,000 changes); tests lower it to see 410 Expired. */
   readonly historyLimit?: number;
+  /**
+   * Serve HTTPS with this certificate and require this bearer token (`npm start` does; see ./auth.ts). kubectl
+   * sends a kubeconfig's credentials only over TLS, so the token comes with TLS. Undefined: plain HTTP, no token.
+   */
+  readonly secure?: LocalClusterSecurity;
+}
+
+export interface LocalClusterSecurity {
+  readonly token: string;
+  /** PEM serving certificate and key for 127.0.0.1 and localhost, and the CA that signed them. */
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
 }
 
 export interface LocalCluster {
@@ -47,6 +61,8 @@ export interface LocalCluster {
   readonly simulator: Simulator | undefined;
   /** Objects restored from the journal at start-up. */
   readonly restored: number;
+  /** The bearer token and CA when served securely. */
+  readonly security: LocalClusterSecurity | undefined;
   /** Writes a kubeconfig pointing at this cluster and returns its path. */
   writeKubeconfig(path: string): string;
   close(): Promise<void>;
@@ -79,16 +95,25 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const simulator =
     options.simulator === false ? undefined : startSimulator(registry, store, options.simulator ?? {});
 
-  const ctx = { registry, faults, serverAddress: "" };
+  const secure = options.secure;
+  const ctx = { registry, faults, serverAddress: "", auth: { token: secure?.token } };
   const app = createApiApp(ctx);
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: options.port ?? DEFAULT_API_PORT }, () =>
-      resolve(s),
+    const s = serve(
+      {
+        fetch: app.fetch,
+        hostname: "127.0.0.1",
+        port: options.port ?? DEFAULT_API_PORT,
+        ...(secure
+          ? { createServer: createHttpsServer, serverOptions: { cert: secure.cert, key: secure.key } }
+          : {}),
+      },
+      () => resolve(s),
     );
     s.once("error", reject);
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${secure ? "https" : "http"}://127.0.0.1:${port}`;
   ctx.serverAddress = `127.0.0.1:${port}`;
   log.info({ url, restored, journal: journal?.location ?? "in-memory" }, "local cluster listening");
 
@@ -101,7 +126,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     gc,
     simulator,
     restored,
-    writeKubeconfig: (path) => writeKubeconfig(path, url),
+    security: secure,
+    writeKubeconfig: (path) => writeKubeconfig(path, url, secure),
     close: async () => {
       simulator?.stop();
       gc.stop();
@@ -115,14 +141,24 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   };
 }
 
-/** A kubeconfig with one cluster/context/user named `vmpool-local` (plain HTTP on loopback, no credentials). */
-export function writeKubeconfig(path: string, url: string): string {
+/**
+ * A kubeconfig with one cluster/context/user named `vmpool-local`: with `secure`, the CA and the bearer token;
+ * without, plain HTTP on loopback and no credentials.
+ */
+export function writeKubeconfig(
+  path: string,
+  url: string,
+  secure?: Pick<LocalClusterSecurity, "token" | "ca">,
+): string {
+  const cluster = secure
+    ? { server: url, "certificate-authority-data": Buffer.from(secure.ca).toString("base64") }
+    : // client-node refuses plain HTTP unless TLS verification is explicitly skipped; kubectl ignores the flag for http.
+      { server: url, "insecure-skip-tls-verify": true };
   const config = {
     apiVersion: "v1",
     kind: "Config",
-    // client-node refuses plain HTTP unless TLS verification is explicitly skipped; kubectl ignores the flag for http.
-    clusters: [{ name: "vmpool-local", cluster: { server: url, "insecure-skip-tls-verify": true } }],
-    users: [{ name: "vmpool-local", user: {} }],
+    clusters: [{ name: "vmpool-local", cluster }],
+    users: [{ name: "vmpool-local", user: secure ? { token: secure.token } : {} }],
     contexts: [
       {
         name: "vmpool-local",

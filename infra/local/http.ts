@@ -9,6 +9,7 @@ import { type Context, Hono } from "hono";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { z } from "zod";
 import { logger } from "../../shared/log";
+import { type ApiAuth, refusal } from "./auth";
 import {
   aggregatedContentType,
   aggregatedDiscovery,
@@ -66,6 +67,8 @@ export interface ApiAppContext {
   readonly faults: FaultInjector;
   /** How clients reach this server (for `/api`'s serverAddressByClientCIDRs). */
   serverAddress: string;
+  /** The Host check and bearer token (./auth.ts); undefined: loopback Host names only, no token. */
+  readonly auth?: ApiAuth;
 }
 
 type Output = "json" | "yaml";
@@ -96,6 +99,15 @@ export function createApiApp(ctx: ApiAppContext): Hono<Env> {
 
   app.onError((err, c) => renderError(c, err));
   app.notFound((c) => renderError(c, unknownResource()));
+  app.use(async (c, next) => {
+    const refused = refusal(
+      { host: c.req.header("host"), authorization: c.req.header("authorization"), path: c.req.path },
+      ctx.auth ?? {},
+    );
+    if (refused) return renderError(c, refused);
+    await next();
+    return undefined;
+  });
 
   app.get("/version", (c) => c.json(versionInfo()));
   for (const path of ["/healthz", "/livez", "/readyz"]) {

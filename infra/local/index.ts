@@ -7,8 +7,10 @@ export {
   DEFAULT_API_PORT,
   type LocalCluster,
   type LocalClusterOptions,
+  type LocalClusterSecurity,
   startLocalCluster,
   writeKubeconfig,
 } from "./cluster";
 export { type FaultConfig, type FaultRule, faultConfigSchema, parseFaultFlag } from "./faults";
+export { ensureLocalSecurity } from "./security";
 export { RESOURCES, type ResourceDef } from "./resources";

@@ -27,6 +27,7 @@ export function call(
   body?: string,
   contentType = "application/json",
   timeoutMs = 10_000,
+  extraHeaders: Readonly<Record<string, string>> = {},
 ): Promise<Reply> {
   return new Promise<Reply>((resolve, reject) => {
     const target = new URL(path, endpoint.url);
@@ -37,10 +38,13 @@ export function call(
         method,
         ...(endpoint.ca ? { ca: endpoint.ca } : {}),
         rejectUnauthorized: !endpoint.insecure,
+        // node:https verifies the certificate against a Host header when one is given: keep it the URL's host.
+        ...(extraHeaders.host && target.protocol === "https:" ? { servername: "localhost" } : {}),
         headers: {
           accept: "application/json",
           ...(endpoint.token ? { authorization: `Bearer ${endpoint.token}` } : {}),
           ...(body === undefined ? {} : { "content-type": contentType }),
+          ...extraHeaders,
         },
         timeout: timeoutMs,
       },

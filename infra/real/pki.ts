@@ -77,12 +77,12 @@ function certificate(options: {
 }
 
 /**
- * A serving certificate for a server the API server calls (an admission webhook on 127.0.0.1), signed by the
- * control plane's CA, so the webhook configuration's caBundle is that CA. Written once per data directory.
+ * A serving certificate for 127.0.0.1 and localhost signed by the CA in `ca.dir` (an admission webhook the API
+ * server calls, or the local cluster's own HTTPS), so a client's trust is that CA. Written once per directory.
  */
-export function ensureServingCert(pki: Pki, name: string): { cert: string; key: string } {
-  const certPath = join(pki.dir, `${name}.crt`);
-  const keyPath = join(pki.dir, `${name}.key`);
+export function ensureServingCert(ca: { readonly dir: string }, name: string): { cert: string; key: string } {
+  const certPath = join(ca.dir, `${name}.crt`);
+  const keyPath = join(ca.dir, `${name}.key`);
   if (!existsSync(certPath) || !existsSync(keyPath)) {
     const pair = rsaPair();
     writeFileSync(keyPath, pair.privateKey, { mode: 0o600 });
@@ -91,7 +91,7 @@ export function ensureServingCert(pki: Pki, name: string): { cert: string; key: 
       certificate({
         subjectCn: name,
         publicKeyPem: pair.publicKey,
-        issuer: { cn: "vmpool-real-ca", keyPem: readFileSync(join(pki.dir, "ca.key"), "utf8") },
+        issuer: { cn: caName(ca.dir), keyPem: readFileSync(join(ca.dir, "ca.key"), "utf8") },
         ca: false,
         altNames: { dns: ["localhost"], ips: ["127.0.0.1"] },
       }),
@@ -101,25 +101,41 @@ export function ensureServingCert(pki: Pki, name: string): { cert: string; key: 
   return { cert: readFileSync(certPath, "utf8"), key: readFileSync(keyPath, "utf8") };
 }
 
+/** The common name of the CA in `dir`: a certificate's issuer must name its signer's subject. */
+function caName(dir: string): string {
+  const subject = forge.pki.certificateFromPem(readFileSync(join(dir, "ca.crt"), "utf8")).subject;
+  return String(subject.getField("CN")?.value ?? "");
+}
+
+/** A self-signed CA (`ca.crt`, `ca.key`) in `dir`, created once; returns its PEM certificate. */
+export function ensureCa(dir: string, cn: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const certPath = join(dir, "ca.crt");
+  const keyPath = join(dir, "ca.key");
+  if (!existsSync(certPath) || !existsSync(keyPath)) {
+    const ca = rsaPair();
+    writeFileSync(keyPath, ca.privateKey, { mode: 0o600 });
+    writeFileSync(
+      certPath,
+      certificate({
+        subjectCn: cn,
+        publicKeyPem: ca.publicKey,
+        issuer: { cn, keyPem: ca.privateKey },
+        ca: true,
+      }),
+      { mode: 0o600 },
+    );
+  }
+  return readFileSync(certPath, "utf8");
+}
+
 /** Loads the credentials in `dir`, generating whatever is missing. */
 export function ensurePki(dir: string): Pki {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = (name: string) => join(dir, name);
   const write = (name: string, text: string) => writeFileSync(path(name), text, { mode: 0o600 });
 
-  if (!existsSync(path("ca.crt")) || !existsSync(path("ca.key"))) {
-    const ca = rsaPair();
-    write("ca.key", ca.privateKey);
-    write(
-      "ca.crt",
-      certificate({
-        subjectCn: "vmpool-real-ca",
-        publicKeyPem: ca.publicKey,
-        issuer: { cn: "vmpool-real-ca", keyPem: ca.privateKey },
-        ca: true,
-      }),
-    );
-  }
+  ensureCa(dir, "vmpool-real-ca");
   if (!existsSync(path("apiserver.crt")) || !existsSync(path("apiserver.key"))) {
     const serving = rsaPair();
     write("apiserver.key", serving.privateKey);

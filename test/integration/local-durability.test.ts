@@ -3,16 +3,19 @@
  * restarted on the same data directory, and every write it acknowledged is still there.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { call, type Endpoint } from "../../infra/real/http";
 
 const ROOT = join(import.meta.dirname, "../..");
+const VMS = "/apis/kubevirt.io/v1/namespaces/default/virtualmachines";
 
 interface Dev {
   readonly child: ChildProcess;
-  readonly url: string;
+  /** The API server as `npm start` serves it: HTTPS with the data directory's CA and bearer token. */
+  readonly api: Endpoint;
 }
 
 async function startDev(dataDir: string, extra: string[] = []): Promise<Dev> {
@@ -38,7 +41,7 @@ async function startDev(dataDir: string, extra: string[] = []): Promise<Dev> {
     const timer = setTimeout(() => reject(new Error(`dev did not start: ${out}`)), 30_000);
     child.stdout?.on("data", (d: Buffer) => {
       out += d.toString();
-      const m = /Local cluster[^\n]*?(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      const m = /Local cluster[^\n]*?(https:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (m?.[1]) {
         clearTimeout(timer);
         resolve(m[1]);
@@ -46,7 +49,9 @@ async function startDev(dataDir: string, extra: string[] = []): Promise<Dev> {
     });
     child.once("exit", (code) => reject(new Error(`dev exited with ${code}: ${out}`)));
   });
-  return { child, url };
+  const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
+  const token = readFileSync(join(dataDir, "api-token"), "utf8").trim();
+  return { child, api: { url, ca, token } };
 }
 
 function vm(name: string) {
@@ -71,20 +76,15 @@ describe("local cluster durability", () => {
       for (let i = 0; !stop; i++) {
         const name = `vm-w${worker}-${i}`;
         try {
-          const res = await fetch(`${first.url}/apis/kubevirt.io/v1/namespaces/default/virtualmachines`, {
-            method: "POST",
-            headers: { "Content-Type": "application/json" },
-            body: JSON.stringify(vm(name)),
-          });
+          const res = await call(first.api, "POST", VMS, JSON.stringify(vm(name)));
           if (res.status === 201) acknowledged.push(name);
           if (i % 5 === 0 && res.status === 201) {
-            const p = await fetch(
-              `${first.url}/apis/kubevirt.io/v1/namespaces/default/virtualmachines/${name}`,
-              {
-                method: "PATCH",
-                headers: { "Content-Type": "application/merge-patch+json" },
-                body: JSON.stringify({ metadata: { labels: { patched: "yes" } } }),
-              },
+            const p = await call(
+              first.api,
+              "PATCH",
+              `${VMS}/${name}`,
+              JSON.stringify({ metadata: { labels: { patched: "yes" } } }),
+              "application/merge-patch+json",
             );
             if (p.status === 200) patched.push(name);
           }
@@ -102,11 +102,9 @@ describe("local cluster durability", () => {
 
     const second = await startDev(dir);
     try {
-      const list = (await (
-        await fetch(
-          `${second.url}/apis/kubevirt.io/v1/namespaces/default/virtualmachines?labelSelector=durability%3Dyes`,
-        )
-      ).json()) as { items: { metadata: { name: string; labels: Record<string, string> } }[] };
+      const list = JSON.parse(
+        (await call(second.api, "GET", `${VMS}?labelSelector=durability%3Dyes`)).body,
+      ) as { items: { metadata: { name: string; labels: Record<string, string> } }[] };
       const names = new Set(list.items.map((i) => i.metadata.name));
       const lost = acknowledged.filter((n) => !names.has(n));
       expect(lost).toEqual([]);
@@ -116,9 +114,7 @@ describe("local cluster durability", () => {
       second.child.kill("SIGTERM");
       await new Promise((resolve) => second.child.once("exit", resolve));
       const third = await startDev(dir, ["--fresh"]);
-      const empty = (await (
-        await fetch(`${third.url}/apis/kubevirt.io/v1/namespaces/default/virtualmachines`)
-      ).json()) as { items: unknown[] };
+      const empty = JSON.parse((await call(third.api, "GET", VMS)).body) as { items: unknown[] };
       expect(empty.items).toEqual([]);
       third.child.kill("SIGKILL");
     } finally {

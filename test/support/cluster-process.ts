@@ -25,6 +25,8 @@ export async function startClusterProcess(options: { dataDir?: string } = {}): P
     "--api-port",
     "0",
     "--no-simulator",
+    // Benchmarks measure the API server, not TLS: plain HTTP without the token (the Host check stays).
+    "--insecure",
   ];
   if (options.dataDir) args.push("--data-dir", options.dataDir, "--fresh");
   else args.push("--in-memory", "--data-dir", scratch);
