@@ -23,5 +23,9 @@ export const poolReconcileEventSchema = z.looseObject({
   detail: poolReconcileDetailSchema,
 });
 
-export const reconcileEventSchema = z.union([scheduledEventSchema, poolReconcileEventSchema]);
+// Discriminated by detail-type, so a bad field of a known event is named rather than "Invalid input".
+export const reconcileEventSchema = z.discriminatedUnion("detail-type", [
+  scheduledEventSchema,
+  poolReconcileEventSchema,
+]);
 export type ReconcileEvent = z.infer<typeof reconcileEventSchema>;

@@ -6,10 +6,17 @@
  * pass).
  */
 import { randomUUID } from "node:crypto";
-import { poolReconcileDetailSchema } from "../../infra/aws/contract";
+import {
+  type FollowUpTarget,
+  followUpTargetFromEnv,
+  MAX_FOLLOW_UP_ATTEMPT,
+  poolReconcileDetailSchema,
+} from "../../infra/aws/contract";
+import type { FollowUpOutcome, FollowUpRequest } from "../../infra/aws/follow-ups";
 import { describeIssue } from "../../shared/config";
 import { ReasonedError } from "../../shared/errors";
-import { reconcileAll, reconcilePool } from "../../shared/reconcile";
+import { formatRef, type PassResult, reconcileAll, reconcilePool } from "../../shared/reconcile";
+import { followUpDelay, followUpDelayForAttempt, needsFollowUp } from "../../shared/trigger";
 import { admissionRoutes } from "../admission/routes";
 import { passDeps, runtimeFromEnv } from "../bootstrap";
 import { createLambdaEntry, routesFunction } from "../lambda";
@@ -22,8 +29,16 @@ export type FanOut = (
   pools: { kind: string; namespace: string; name: string }[],
 ) => Promise<{ sent: number; failed: number }>;
 
+/** Asks for a follow-up pass (a one-time schedule); resolves whether it was created now or already existed. */
+export type FollowUp = (request: FollowUpRequest) => Promise<FollowUpOutcome["outcome"]>;
+
 /** Handles one EventBridge event for the reconcile function. */
-export async function onReconcileEvent(runtime: Runtime, event: Record<string, unknown>, fanOut?: FanOut) {
+export async function onReconcileEvent(
+  runtime: Runtime,
+  event: Record<string, unknown>,
+  fanOut?: FanOut,
+  followUp?: FollowUp,
+) {
   const parsed = reconcileEventSchema.safeParse(event);
   if (!parsed.success) {
     const message = `invalid reconcile event: ${describeIssue(parsed.error, "event")}`;
@@ -56,8 +71,41 @@ export async function onReconcileEvent(runtime: Runtime, event: Record<string, u
     const results = await reconcileAll(deps, { concurrency: runtime.settings.VMPOOL_CONCURRENCY });
     return { ok: results.every((r) => r.outcome !== "Failed"), results: results.map(passSummary) };
   }
-  const result = await reconcilePool(deps, e.detail);
-  return { ok: result.outcome !== "Failed", results: [passSummary(result)] };
+  const { attempt, ...ref } = e.detail;
+  const result = await reconcilePool(deps, ref);
+  const followed = followUp ? await askForFollowUp(runtime, followUp, result, attempt ?? 0) : undefined;
+  return {
+    ok: result.outcome !== "Failed",
+    results: [passSummary(result)],
+    ...(followed === undefined ? {} : { followUp: followed }),
+  };
+}
+
+/**
+ * A pass that left its pool unconverged asks for the next follow-up (attempt + 1, backoff 1 s doubling to 30 s); a
+ * converged pool asks nothing, so the next event starts the backoff over. A failure to ask is logged, not thrown:
+ * the timer is the safety net, and a retried invocation would run the pass again for nothing.
+ */
+async function askForFollowUp(
+  runtime: Runtime,
+  followUp: FollowUp,
+  result: PassResult,
+  attempt: number,
+): Promise<{ attempt: number; outcome: string } | undefined> {
+  if (!needsFollowUp(result)) return undefined;
+  const next = Math.min(attempt + 1, MAX_FOLLOW_UP_ATTEMPT);
+  const delayMs = followUpDelay(result, followUpDelayForAttempt(next));
+  try {
+    const outcome = await followUp({ ref: result.ref, attempt: next, delayMs, now: runtime.now() });
+    runtime.log.debug({ pool: formatRef(result.ref), attempt: next, delayMs, outcome }, "follow-up");
+    return { attempt: next, outcome };
+  } catch (err) {
+    runtime.log.warn(
+      { pool: formatRef(result.ref), attempt: next, err, reason: "FollowUpFailed" },
+      "could not ask for a follow-up pass; the timer will catch up",
+    );
+    return { attempt: next, outcome: "FollowUpFailed" };
+  }
 }
 
 /**
@@ -76,12 +124,12 @@ export function withFanOutTrigger(runtime: Runtime, fanOut: FanOut | undefined):
   };
 }
 
-/** Builds the reconcile Lambda entry (tests pass their own runtime and fan-out). */
-export function createReconcileHandler(getRuntime: () => Runtime, fanOut?: FanOut) {
+/** Builds the reconcile Lambda entry (tests pass their own runtime, fan-out and follow-up). */
+export function createReconcileHandler(getRuntime: () => Runtime, fanOut?: FanOut, followUp?: FollowUp) {
   return createLambdaEntry(
     () => withFanOutTrigger(getRuntime(), fanOut),
     routesFunction([reconcileRoutes, admissionRoutes], (runtime, event) =>
-      onReconcileEvent(runtime, event, fanOut),
+      onReconcileEvent(runtime, event, fanOut, followUp),
     ),
   );
 }
@@ -107,4 +155,22 @@ export function fanOutFromEnv(env: NodeJS.ProcessEnv = process.env): FanOut | un
   };
 }
 
-export const handler = createReconcileHandler(() => runtimeFromEnv(), fanOutFromEnv());
+/**
+ * The follow-ups the environment configures (`VMPOOL_FOLLOW_UP_*`, see infra/aws/contract): one-time Scheduler
+ * schedules onto the bus; none when unset. Throws `InvalidSettings` naming a malformed or missing variable. The
+ * Scheduler SDK is loaded, and its client built, on the first follow-up.
+ */
+export function followUpFromEnv(env: NodeJS.ProcessEnv = process.env): FollowUp | undefined {
+  const target: FollowUpTarget | undefined = followUpTargetFromEnv(env);
+  if (!target) return undefined;
+  let schedule: Promise<(request: FollowUpRequest) => Promise<FollowUpOutcome>> | undefined;
+  return async (request) => {
+    schedule ??= import("../../infra/aws/follow-ups").then(({ createSchedulerClient, scheduleFollowUp }) => {
+      const client = createSchedulerClient(env.AWS_REGION ? { region: env.AWS_REGION } : {});
+      return (r: FollowUpRequest) => scheduleFollowUp(client, target, r);
+    });
+    return (await (await schedule)(request)).outcome;
+  };
+}
+
+export const handler = createReconcileHandler(() => runtimeFromEnv(), fanOutFromEnv(), followUpFromEnv());

@@ -1,17 +1,21 @@
 /**
  * The single source of truth for what we deploy to EventBridge: the schedules (also fired locally by
  * `shared/schedule`'s scheduler), the custom bus, and the rules with their Lambda targets, retry policy and
- * dead-letter queue. Definitions are plain data validated by zod before any AWS call; no SDK import here.
+ * dead-letter queue; and the reconcile function's follow-ups (a Scheduler group, the role Scheduler assumes, what the
+ * function's role needs, the function's environment). Definitions are plain data validated by zod before any AWS
+ * call; no SDK import here.
  */
 import { z } from "zod";
 import { hasReason } from "../../shared/errors";
 import { LOCAL_DEFAULT_INTERVAL_MS, parseSchedule, type ScheduleDefinition } from "../../shared/schedule";
+import { parseLambdaArn } from "./arns";
 import type { InfraConfig } from "./config";
 import {
   ALARM_STATE_CHANGE_DETAIL_TYPE,
   CHAT_COMMAND_DETAIL_TYPE,
   CLOUDWATCH_SOURCE,
   EVENT_SOURCE,
+  FOLLOW_UP_ENV,
   MANAGED_BY_TAG,
   POOL_RECONCILE_DETAIL_TYPE,
 } from "./contract";
@@ -112,6 +116,47 @@ export const ruleDefinitionSchema = z
     });
   });
 
+/** IAM's role-name rule: 1-64 of `[\w+=,.@-]`. */
+const roleName = z
+  .string()
+  .regex(/^[\w+=,.@-]{1,64}$/, "must be 1-64 characters of letters, digits or '+=,.@-_'");
+const roleArn = z.string().regex(/^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\//, "must be an IAM role ARN");
+
+/** One IAM policy statement, in IAM's own vocabulary. */
+export const policyStatementSchema = z.strictObject({
+  effect: z.literal("Allow"),
+  actions: z
+    .array(z.string().regex(/^[a-z0-9-]+:[A-Za-z*]+$/, "must be an action such as events:PutEvents"))
+    .min(1),
+  resources: z.array(arn).min(1),
+  condition: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+});
+
+/**
+ * The reconcile function's follow-up passes (infra/aws/follow-ups): one-time schedules in `scheduleGroup`, which
+ * Scheduler runs as `executionRole` to publish a `Pool Reconcile Requested` event onto our bus (the `pool-reconcile`
+ * rule then invokes the function). The function's own role needs `functionStatements`; `environment` turns it on.
+ */
+export const followUpsDefinitionSchema = z.strictObject({
+  scheduleGroup: z.strictObject({ name: identifier, tags: tagMap }),
+  executionRole: z.strictObject({
+    name: roleName,
+    arn: roleArn,
+    trustedService: z.literal("scheduler.amazonaws.com"),
+    /** Only schedules of this account may assume it (the confused-deputy guard AWS recommends). */
+    trustCondition: z.record(z.string(), z.record(z.string(), z.string())),
+    statements: z.array(policyStatementSchema).min(1),
+    tags: tagMap,
+  }),
+  function: z.enum(FUNCTION_NAMES),
+  functionStatements: z.array(policyStatementSchema).min(1),
+  environment: z.strictObject({
+    [FOLLOW_UP_ENV.group]: identifier,
+    [FOLLOW_UP_ENV.roleArn]: roleArn,
+    [FOLLOW_UP_ENV.busArn]: arn,
+  }),
+});
+
 export const infraDefinitionsSchema = z
   .strictObject({
     namePrefix: z.string().min(1).max(40),
@@ -123,6 +168,7 @@ export const infraDefinitionsSchema = z
       tags: tagMap,
     }),
     rules: z.array(ruleDefinitionSchema),
+    followUps: followUpsDefinitionSchema.optional(),
   })
   .superRefine((defs, ctx) => {
     const seen = new Set<string>();
@@ -152,6 +198,7 @@ export const infraDefinitionsSchema = z
 
 export type TargetDefinition = z.output<typeof targetDefinitionSchema>;
 export type RuleDefinition = z.output<typeof ruleDefinitionSchema>;
+export type FollowUpsDefinition = z.output<typeof followUpsDefinitionSchema>;
 export type InfraDefinitions = z.output<typeof infraDefinitionsSchema>;
 
 /**
@@ -195,6 +242,7 @@ export function buildDefinitions(config: InfraConfig): InfraDefinitions {
   return validateDefinitions({
     namePrefix: config.namePrefix,
     eventBus: { name: bus, tags },
+    followUps: followUpsDefinition(config, tags),
     rules: [
       ...scheduled,
       {
@@ -227,4 +275,48 @@ export function buildDefinitions(config: InfraConfig): InfraDefinitions {
       },
     ],
   });
+}
+
+/**
+ * The follow-up resources for `config`: they live in the reconcile function's partition, region and account (its
+ * ARN says which), so every ARN is known before anything exists.
+ */
+function followUpsDefinition(config: InfraConfig, tags: Record<string, string>): FollowUpsDefinition {
+  const fn = parseLambdaArn(config.functions.reconcile);
+  if (!fn) throw new Error(`not a Lambda function ARN: ${config.functions.reconcile}`);
+  const { partition, region, account } = fn;
+  const group = `${config.namePrefix}follow-ups`;
+  const role = `${config.namePrefix}follow-up-scheduler`;
+  const roleArnOf = `arn:${partition}:iam::${account}:role/${role}`;
+  const busArn = `arn:${partition}:events:${region}:${account}:event-bus/${config.eventBusName}`;
+  return {
+    scheduleGroup: { name: group, tags },
+    executionRole: {
+      name: role,
+      arn: roleArnOf,
+      trustedService: "scheduler.amazonaws.com",
+      trustCondition: { StringEquals: { "aws:SourceAccount": account } },
+      statements: [{ effect: "Allow", actions: ["events:PutEvents"], resources: [busArn] }],
+      tags,
+    },
+    function: "reconcile",
+    functionStatements: [
+      {
+        effect: "Allow",
+        actions: ["scheduler:CreateSchedule"],
+        resources: [`arn:${partition}:scheduler:${region}:${account}:schedule/${group}/*`],
+      },
+      {
+        effect: "Allow",
+        actions: ["iam:PassRole"],
+        resources: [roleArnOf],
+        condition: { StringEquals: { "iam:PassedToService": "scheduler.amazonaws.com" } },
+      },
+    ],
+    environment: {
+      [FOLLOW_UP_ENV.group]: group,
+      [FOLLOW_UP_ENV.roleArn]: roleArnOf,
+      [FOLLOW_UP_ENV.busArn]: busArn,
+    },
+  };
 }

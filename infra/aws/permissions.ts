@@ -15,10 +15,12 @@ import {
 } from "@aws-sdk/client-lambda";
 import { ReasonedError } from "../../shared/errors";
 import { logger } from "../../shared/log";
+import { type LambdaArn, parseLambdaArn } from "./arns";
 import { MANAGED_BY_TAG } from "./contract";
 import { DEFAULT_BUS, type InfraDefinitions, validateDefinitions } from "./definitions";
 
 export type { LambdaClient } from "@aws-sdk/client-lambda";
+export { type LambdaArn, parseLambdaArn } from "./arns";
 
 /** Every statement id we create starts with this (then the rule name): our ownership mark. */
 export const STATEMENT_PREFIX = `${MANAGED_BY_TAG.value}-`;
@@ -34,35 +36,6 @@ export function createLambdaClient(
     ...(options.region === undefined ? {} : { region: options.region }),
     maxAttempts: options.maxAttempts ?? 3,
   });
-}
-
-/** A Lambda function ARN taken apart. */
-export interface LambdaArn {
-  readonly partition: string;
-  readonly region: string;
-  readonly account: string;
-  readonly name: string;
-  readonly qualifier?: string;
-  /** The ARN without the qualifier: what `FunctionName` takes when `Qualifier` is passed separately. */
-  readonly unqualified: string;
-}
-
-const LAMBDA_ARN =
-  /^arn:(aws(?:-[a-z]+)*):lambda:([a-z0-9-]+):(\d{12}):function:([A-Za-z0-9_-]+)(?::([^:]+))?$/;
-
-/** Parses a Lambda function ARN (optionally qualified by a version or alias); undefined for anything else. */
-export function parseLambdaArn(arn: string): LambdaArn | undefined {
-  const m = LAMBDA_ARN.exec(arn);
-  if (!m) return undefined;
-  const [, partition = "", region = "", account = "", name = "", qualifier] = m;
-  return {
-    partition,
-    region,
-    account,
-    name,
-    ...(qualifier === undefined ? {} : { qualifier }),
-    unqualified: `arn:${partition}:lambda:${region}:${account}:function:${name}`,
-  };
 }
 
 /**

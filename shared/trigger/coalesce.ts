@@ -7,7 +7,7 @@
  */
 import { formatRef, type PassResult, type PoolRef } from "../reconcile";
 import type { SetTimer } from "../schedule";
-import { FOLLOW_UP_MAX_MS, needsFollowUp, nextFollowUpDelay } from "./followup";
+import { followUpDelay, needsFollowUp, nextFollowUpDelay } from "./followup";
 
 /** Default wait after the first request of a burst before the pass runs (the rest of the burst joins it). */
 export const DEFAULT_DEBOUNCE_MS = 50;
@@ -109,11 +109,8 @@ export function createPassCoalescer(options: CoalescerOptions): PassCoalescer {
   const followUpOrForget = (state: PoolState, result: PassResult | undefined): void => {
     if (result === undefined || needsFollowUp(result)) {
       state.backoffMs = nextFollowUpDelay(state.backoffMs);
-      const hinted = result?.outcome === "Converged" ? result.plan?.requeueAfterSeconds : undefined;
-      const delay =
-        hinted === undefined ? state.backoffMs : Math.min(Math.max(hinted * 1000, 0), FOLLOW_UP_MAX_MS);
       addReason(state, "follow-up");
-      arm(state, "followUp", delay);
+      arm(state, "followUp", result === undefined ? state.backoffMs : followUpDelay(result, state.backoffMs));
       return;
     }
     pools.delete(formatRef(state.ref));

@@ -42,3 +42,14 @@ export function nextFollowUpDelay(previousMs: number | undefined): number {
   if (previousMs === undefined) return FOLLOW_UP_INITIAL_MS;
   return Math.min(previousMs * 2, FOLLOW_UP_MAX_MS);
 }
+
+/** The delay before follow-up number `attempt` (1-based): the sequence {@link nextFollowUpDelay} walks. */
+export function followUpDelayForAttempt(attempt: number): number {
+  return Math.min(FOLLOW_UP_INITIAL_MS * 2 ** Math.max(0, attempt - 1), FOLLOW_UP_MAX_MS);
+}
+
+/** The wait before a follow-up: the planner's `requeueAfterSeconds` when it gave one (capped), else `backoffMs`. */
+export function followUpDelay(result: PassResult, backoffMs: number): number {
+  const hinted = result.outcome === "Converged" ? result.plan?.requeueAfterSeconds : undefined;
+  return hinted === undefined ? backoffMs : Math.min(Math.max(hinted * 1000, 0), FOLLOW_UP_MAX_MS);
+}

@@ -12,4 +12,11 @@ export {
   allowed,
 } from "./admission";
 export { type CoalescerOptions, createPassCoalescer, type PassCoalescer } from "./coalesce";
-export { FOLLOW_UP_INITIAL_MS, FOLLOW_UP_MAX_MS, needsFollowUp, nextFollowUpDelay } from "./followup";
+export {
+  FOLLOW_UP_INITIAL_MS,
+  FOLLOW_UP_MAX_MS,
+  followUpDelay,
+  followUpDelayForAttempt,
+  needsFollowUp,
+  nextFollowUpDelay,
+} from "./followup";
