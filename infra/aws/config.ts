@@ -71,6 +71,23 @@ export const infraConfigSchema = z.strictObject({
 export type InfraConfig = z.output<typeof infraConfigSchema>;
 export type InfraConfigInput = z.input<typeof infraConfigSchema>;
 
+/**
+ * What `vmpool infra template` reads: the same file and variables as plan/apply, but the stack creates the
+ * functions and the dead-letter queue itself, so their ARNs may be left out (and are not used when given).
+ */
+export const templateConfigSchema = infraConfigSchema.extend({
+  functions: z
+    .strictObject({
+      reconcile: lambdaArn.optional(),
+      autoscale: lambdaArn.optional(),
+      chatops: lambdaArn.optional(),
+    })
+    .optional(),
+  deadLetterQueueArn: sqsArn.optional(),
+});
+
+export type TemplateConfig = z.output<typeof templateConfigSchema>;
+
 /** Environment variables read by {@link infraConfigFromEnv}, keyed by the config field they fill. */
 export const INFRA_ENV = {
   configFile: "VMPOOL_INFRA_CONFIG",
@@ -100,6 +117,10 @@ export function parseInfraConfig(input: unknown): InfraConfig {
  * @throws ReasonedError `InvalidInfraConfig` when the file is unreadable, not JSON, or fails the schema.
  */
 export function loadInfraConfigFile(path: string): InfraConfig {
+  return readConfigFile(path, infraConfigSchema);
+}
+
+function readConfigFile<S extends z.ZodType>(path: string, schema: S): z.output<S> {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -118,7 +139,7 @@ export function loadInfraConfigFile(path: string): InfraConfig {
       cause,
     });
   }
-  return parseOrThrow(infraConfigSchema, json, "InvalidInfraConfig", `infra config file ${path}`);
+  return parseOrThrow(schema, json, "InvalidInfraConfig", `infra config file ${path}`);
 }
 
 /**
@@ -129,8 +150,22 @@ export function loadInfraConfigFile(path: string): InfraConfig {
 export function infraConfigFromEnv(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): InfraConfig {
+  return configFromEnv(env, infraConfigSchema);
+}
+
+/** Like {@link infraConfigFromEnv}, for `vmpool infra template` ({@link templateConfigSchema}). */
+export function templateConfigFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): TemplateConfig {
+  return configFromEnv(env, templateConfigSchema);
+}
+
+function configFromEnv<S extends z.ZodType>(
+  env: Readonly<Record<string, string | undefined>>,
+  schema: S,
+): z.output<S> {
   const file = env[INFRA_ENV.configFile];
-  if (file !== undefined && file !== "") return loadInfraConfigFile(file);
+  if (file !== undefined && file !== "") return readConfigFile(file, schema);
   const read = (key: keyof typeof INFRA_ENV): string | undefined => {
     const value = env[INFRA_ENV[key]];
     return value === undefined || value === "" ? undefined : value;
@@ -152,16 +187,10 @@ export function infraConfigFromEnv(
     alarmNamePrefix: read("alarmNamePrefix"),
     tags: parseTagList(read("tags")),
   });
-  return parseOrThrow(
-    infraConfigSchema,
-    candidate,
-    "InvalidInfraConfig",
-    "infra config from environment",
-    (path) => {
-      const variable = (INFRA_ENV as Record<string, string>)[path] ?? envForTag(path);
-      return variable === undefined ? path : `${path} (${variable})`;
-    },
-  );
+  return parseOrThrow(schema, candidate, "InvalidInfraConfig", "infra config from environment", (path) => {
+    const variable = (INFRA_ENV as Record<string, string>)[path] ?? envForTag(path);
+    return variable === undefined ? path : `${path} (${variable})`;
+  });
 }
 
 function envForTag(path: string): string | undefined {

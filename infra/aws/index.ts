@@ -9,8 +9,14 @@ export { applyInfra, destroyInfra, formatApplyResult } from "./apply";
 export { publishChatCommand } from "./chat";
 export type { EventBridgeClient, EventBridgeClientOptions } from "./client";
 export { createEventBridgeClient } from "./client";
-export type { InfraConfig, InfraConfigInput } from "./config";
-export { INFRA_ENV, infraConfigFromEnv, loadInfraConfigFile, parseInfraConfig } from "./config";
+export type { InfraConfig, InfraConfigInput, TemplateConfig } from "./config";
+export {
+  INFRA_ENV,
+  infraConfigFromEnv,
+  loadInfraConfigFile,
+  parseInfraConfig,
+  templateConfigFromEnv,
+} from "./config";
 export type { PoolRef } from "./contract";
 export {
   ALARM_STATE_CHANGE_DETAIL_TYPE,

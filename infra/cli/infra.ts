@@ -1,6 +1,8 @@
 /**
  * `vmpool infra plan|apply|destroy [--config FILE]`: the EventBridge wiring and the Lambda invoke permissions it
  * needs, from the infra config (`VMPOOL_INFRA_CONFIG` or `--config` names a JSON file, else `VMPOOL_*` variables).
+ * `vmpool infra template` prints the CloudFormation template of the whole deployment from the same config and
+ * definitions, without calling AWS.
  * The config and the definitions are validated before any AWS call (exit 2, naming each bad field); `plan` prints
  * both diffs; `apply` adds permissions before wiring targets (no event meets a function that refuses it) and
  * `destroy` unwires before removing them. Exit 1 when something failed.
@@ -31,9 +33,11 @@ import {
   planInfra,
   planPermissions,
   planPermissionsDestroy,
+  templateConfigFromEnv,
 } from "../aws";
+import { renderTemplate } from "../aws/template";
 
-export const INFRA_USAGE = "usage: vmpool infra plan|apply|destroy [--config FILE] [--destroy]";
+export const INFRA_USAGE = "usage: vmpool infra plan|apply|destroy|template [--config FILE] [--destroy]";
 
 export interface InfraClients {
   readonly eventBridge: EventBridgeClient;
@@ -68,7 +72,12 @@ export async function runInfra(
     deps.print(`unexpected argument "${extra[0]}"\n${INFRA_USAGE}`);
     return 2;
   }
-  if (subcommand !== "plan" && subcommand !== "apply" && subcommand !== "destroy") {
+  if (
+    subcommand !== "plan" &&
+    subcommand !== "apply" &&
+    subcommand !== "destroy" &&
+    subcommand !== "template"
+  ) {
     deps.print(
       subcommand === undefined ? INFRA_USAGE : `unknown infra command "${subcommand}"\n${INFRA_USAGE}`,
     );
@@ -80,12 +89,12 @@ export async function runInfra(
     return 2;
   }
   const flags = parsed.data;
+  const env = flags.config === undefined ? deps.env : { ...deps.env, [INFRA_ENV.configFile]: flags.config };
+  if (subcommand === "template") return template(env, flags, deps.print);
   let config: InfraConfig;
   let defs: InfraDefinitions;
   try {
-    config = infraConfigFromEnv(
-      flags.config === undefined ? deps.env : { ...deps.env, [INFRA_ENV.configFile]: flags.config },
-    );
+    config = infraConfigFromEnv(env);
     defs = buildDefinitions(config);
   } catch (err) {
     if (err instanceof ReasonedError && VALIDATION_REASONS.has(err.reason)) {
@@ -113,6 +122,30 @@ export async function runInfra(
     }
     return 1;
   }
+}
+
+/** Prints the CloudFormation template; the config is validated as for plan (exit 2 naming the field). */
+function template(
+  env: Readonly<Record<string, string | undefined>>,
+  flags: z.output<typeof flagsSchema>,
+  print: (text: string) => void,
+): number {
+  if (flags.destroy) {
+    print(`invalid flag --destroy: only with plan\n${INFRA_USAGE}`);
+    return 2;
+  }
+  let yaml: string;
+  try {
+    yaml = renderTemplate(templateConfigFromEnv(env));
+  } catch (err) {
+    if (err instanceof ReasonedError && VALIDATION_REASONS.has(err.reason)) {
+      print(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  print(yaml.trimEnd());
+  return 0;
 }
 
 /**
