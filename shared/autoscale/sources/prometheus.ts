@@ -1,0 +1,392 @@
+/**
+ * The Prometheus pull source: reads an HPA's metrics from Prometheus with instant queries, as an HPA backed by
+ * prometheus-adapter would, and hands `decide` one observation (or the reason it has none) per metric.
+ * - Resource `cpu` / `memory`: KubeVirt's own per-VMI series (virt-handler's `kubevirt_vmi_cpu_usage_seconds_total`
+ *   rate, `kubevirt_vmi_memory_resident_bytes`) for the VMIs of the virt-launcher pods the target's
+ *   `status.selector` selects, over the requests in those pods' specs, grouped exactly as the HPA controller
+ *   groups pods (pods.ts). Queries can be replaced (`resource:cpu`, `resource:memory`).
+ * - External and Object metrics: the query named for the metric's name in the HPA's
+ *   `vmpool-functions.io/prometheus-queries` annotation (JSON, wins) or in `VMPOOL_PROMETHEUS_QUERIES`. External
+ *   values are the sum of the returned series; an Object's is its (summed) series.
+ * Placeholders in a query are replaced by PromQL-escaped text: `{{namespace}}`, `{{pool}}`, `{{kind}}`, and
+ * `{{selector}}` (the metric's label selector as matchers) for External/Object; `{{object_kind}}`,
+ * `{{object_name}}` for Object; `{{names}}` (a regex of the pool's VMI names) and `{{window}}` for Resource.
+ * A metric Prometheus cannot answer gets an error, never a value: as in the HPA it can block a scale-down and
+ * never cause a scale-up. Pods and ContainerResource metrics are left to other sources (no observation).
+ */
+import pMap from "p-map";
+import { z } from "zod";
+import { describeIssue } from "../../config";
+import { ReasonedError } from "../../errors";
+import type { ObservedMetric } from "../../planning/hpa";
+import { metricKey } from "../../planning/hpa";
+import type { LabelSelector, NormalizedMetric } from "../../schemas";
+import { type PodSample, resourceObservation, type TargetPod, TargetPodSchema, vmiNameOf } from "../pods";
+import type { HpaObject } from "../policy";
+import {
+  exactAlternation,
+  instantQuery,
+  type PrometheusEndpoint,
+  type PromSample,
+  promString,
+} from "./promql";
+import type { PullContext, PullObservation, PullSource, PullTarget } from "./types";
+
+/** On an HPA: JSON `{"<metric name>": "<PromQL>"}`; wins over `VMPOOL_PROMETHEUS_QUERIES`. */
+export const PROMETHEUS_QUERIES_ANNOTATION = "vmpool-functions.io/prometheus-queries";
+
+/** The Resource queries used unless the mapping names `resource:<name>`. */
+export const DEFAULT_RESOURCE_QUERIES: Readonly<Record<string, string>> = {
+  cpu: 'sum by (name) (rate(kubevirt_vmi_cpu_usage_seconds_total{namespace="{{namespace}}",name=~"{{names}}"}[{{window}}]))',
+  memory: 'sum by (name) (kubevirt_vmi_memory_resident_bytes{namespace="{{namespace}}",name=~"{{names}}"})',
+};
+
+export const DEFAULT_PROMETHEUS_TIMEOUT_MS = 5000;
+export const DEFAULT_PROMETHEUS_MAX_BYTES = 4 * 2 ** 20;
+export const DEFAULT_RATE_WINDOW = "1m";
+
+const DURATION = /^(\d+(ms|s|m|h))+$/;
+const DURATION_PART = /(\d+)(ms|s|m|h)/g;
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A PromQL duration (`30s`, `1m30s`) in milliseconds. */
+export function durationMs(text: string): number {
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(DURATION_PART))
+    total += Number(amount) * (UNIT_MS[unit ?? "s"] ?? 0);
+  return total;
+}
+
+/** Metric name → PromQL (template); keys are metric names, or `resource:cpu` / `resource:memory`. */
+export const PrometheusQueriesSchema = z.record(
+  z.string().min(1).max(253),
+  z.string().min(1, "must be a PromQL query").max(16_384),
+);
+export type PrometheusQueries = z.infer<typeof PrometheusQueriesSchema>;
+
+/** How the source reaches Prometheus and what it asks. */
+export interface PrometheusSettings {
+  readonly endpoint: PrometheusEndpoint;
+  readonly queries: PrometheusQueries;
+  /** The range of `rate(…[window])` in Resource queries. */
+  readonly window: string;
+}
+
+const optional = <S extends z.ZodType>(schema: S) =>
+  z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
+
+const queriesJson = z.string().transform((text, ctx): PrometheusQueries => {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "is not JSON" });
+    return z.NEVER;
+  }
+  const parsed = PrometheusQueriesSchema.safeParse(raw);
+  if (!parsed.success) {
+    ctx.addIssue({ code: "custom", message: describeIssue(parsed.error, "queries") });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
+/** The Prometheus source's settings in the environment; unset `VMPOOL_PROMETHEUS_URL` turns the source off. */
+export const prometheusEnvSchema = z.object({
+  VMPOOL_PROMETHEUS_URL: optional(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" })),
+  VMPOOL_PROMETHEUS_TOKEN: optional(z.string().min(1)),
+  VMPOOL_PROMETHEUS_TIMEOUT_MS: optional(z.coerce.number().int().min(100).max(60_000)),
+  VMPOOL_PROMETHEUS_MAX_BYTES: optional(
+    z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(256 * 2 ** 20),
+  ),
+  VMPOOL_PROMETHEUS_QUERIES: optional(queriesJson),
+  VMPOOL_PROMETHEUS_RATE_WINDOW: optional(
+    z.string().regex(DURATION, "must be a PromQL duration such as 1m or 30s"),
+  ),
+});
+
+/** Parses the settings (errors name the variable); undefined when no URL is configured. */
+export function prometheusSettingsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): PrometheusSettings | undefined {
+  const parsed = prometheusEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ReasonedError("InvalidSettings", `invalid setting ${describeIssue(parsed.error)}`, {
+      status: 500,
+    });
+  }
+  const e = parsed.data;
+  if (e.VMPOOL_PROMETHEUS_URL === undefined) return undefined;
+  return {
+    endpoint: {
+      url: e.VMPOOL_PROMETHEUS_URL,
+      bearerToken: e.VMPOOL_PROMETHEUS_TOKEN,
+      timeoutMs: e.VMPOOL_PROMETHEUS_TIMEOUT_MS ?? DEFAULT_PROMETHEUS_TIMEOUT_MS,
+      maxBytes: e.VMPOOL_PROMETHEUS_MAX_BYTES ?? DEFAULT_PROMETHEUS_MAX_BYTES,
+    },
+    queries: e.VMPOOL_PROMETHEUS_QUERIES ?? {},
+    window: e.VMPOOL_PROMETHEUS_RATE_WINDOW ?? DEFAULT_RATE_WINDOW,
+  };
+}
+
+type Lookup = { readonly query: string } | { readonly error: string } | undefined;
+
+/** The query for a metric: the HPA's annotation first, then the configured mapping. */
+function lookupQuery(hpa: HpaObject, queries: PrometheusQueries, key: string): Lookup {
+  const text = hpa.metadata.annotations?.[PROMETHEUS_QUERIES_ANNOTATION];
+  if (text !== undefined) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      return { error: `annotation ${PROMETHEUS_QUERIES_ANNOTATION} is not JSON` };
+    }
+    const parsed = PrometheusQueriesSchema.safeParse(raw);
+    if (!parsed.success) {
+      return {
+        error: `annotation ${PROMETHEUS_QUERIES_ANNOTATION}: ${describeIssue(parsed.error, "queries")}`,
+      };
+    }
+    const query = parsed.data[key];
+    if (query !== undefined) return { query };
+  }
+  const query = queries[key];
+  return query === undefined ? undefined : { query };
+}
+
+/** Replaces `{{name}}` placeholders; an unknown one is an error naming it (a typo must not query something else). */
+export function renderQuery(template: string, values: Readonly<Record<string, string>>): string {
+  return template.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) {
+      throw new ReasonedError(
+        "InvalidPrometheusQuery",
+        `unknown placeholder {{${name}}} in ${JSON.stringify(template)}`,
+      );
+    }
+    return value;
+  });
+}
+
+/** A label selector as PromQL matchers (`a="x",b=~"y|z"`), for `{{selector}}`; empty for none. */
+export function selectorMatchers(selector: LabelSelector | null): string {
+  if (selector === null) return "";
+  const out = Object.entries(selector.matchLabels ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, value]) => `${key}="${promString(value)}"`);
+  for (const requirement of selector.matchExpressions ?? []) {
+    const values = promString(exactAlternation(requirement.values ?? []));
+    switch (requirement.operator) {
+      case "In":
+        out.push(`${requirement.key}=~"${values}"`);
+        break;
+      case "NotIn":
+        out.push(`${requirement.key}!~"${values}"`);
+        break;
+      case "Exists":
+        out.push(`${requirement.key}!=""`);
+        break;
+      case "DoesNotExist":
+        out.push(`${requirement.key}=""`);
+        break;
+    }
+  }
+  return out.join(",");
+}
+
+function detail(err: unknown): string {
+  return `unable to fetch metrics from Prometheus: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** The single-target reads of one pass, with what they share. */
+interface Reading {
+  readonly settings: PrometheusSettings;
+  readonly context: PullContext;
+}
+
+function valuesOf(target: PullTarget): Record<string, string> {
+  return {
+    namespace: promString(target.target.namespace),
+    pool: promString(target.target.name),
+    kind: promString(target.target.kind),
+  };
+}
+
+/** One value from the series of an External or Object query: their sum, refusing NaN, ±Inf and negatives. */
+async function scalarObservation(reading: Reading, promql: string): Promise<ObservedMetric> {
+  const series = await instantQuery(reading.settings.endpoint, promql, reading.context.now);
+  if (series.length === 0) return { error: "the query returned no series" };
+  const total = series.reduce((sum, sample) => sum + sample.value, 0);
+  if (!Number.isFinite(total)) return { error: `the query's value is ${total}` };
+  if (total < 0) return { error: `the query's value is negative (${total})` };
+  return { value: total };
+}
+
+async function customObservation(
+  reading: Reading,
+  metric: NormalizedMetric,
+  target: PullTarget,
+): Promise<ObservedMetric> {
+  if (metric.type !== "External" && metric.type !== "Object") return { error: "not a custom metric" };
+  const found = lookupQuery(target.hpa, reading.settings.queries, metric.name);
+  if (found === undefined) {
+    return {
+      error: `no Prometheus query for metric ${metric.name} (annotation ${PROMETHEUS_QUERIES_ANNOTATION} or VMPOOL_PROMETHEUS_QUERIES)`,
+    };
+  }
+  if ("error" in found) return { error: found.error };
+  const values: Record<string, string> = { ...valuesOf(target), selector: selectorMatchers(metric.selector) };
+  if (metric.type === "Object") {
+    values.object_kind = promString(metric.describedObject.kind);
+    values.object_name = promString(metric.describedObject.name);
+  }
+  try {
+    return await scalarObservation(reading, renderQuery(found.query, values));
+  } catch (err) {
+    return { error: detail(err) };
+  }
+}
+
+type ResourceMetric = NormalizedMetric & { readonly type: "Resource" };
+
+async function targetPods(reading: Reading, target: PullTarget): Promise<TargetPod[] | { error: string }> {
+  if (target.selector === undefined || target.selector === "") {
+    return { error: "the target's scale subresource has no status.selector" };
+  }
+  try {
+    const listed = await reading.context.kube.list("Pod", {
+      namespace: target.target.namespace,
+      labelSelector: target.selector,
+    });
+    return listed.flatMap((pod) => {
+      const parsed = TargetPodSchema.safeParse(pod);
+      return parsed.success ? [parsed.data] : [];
+    });
+  } catch (err) {
+    return { error: `unable to list the target's pods: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+/** Resource metrics of one target: one pod list, then one query per metric over the pods' VMIs. */
+async function resourceObservations(
+  reading: Reading,
+  metrics: readonly ResourceMetric[],
+  target: PullTarget,
+): Promise<Record<string, ObservedMetric>> {
+  const out: Record<string, ObservedMetric> = {};
+  const pods = await targetPods(reading, target);
+  if ("error" in pods) {
+    for (const metric of metrics) out[metricKey(metric)] = { error: pods.error };
+    return out;
+  }
+  const podOfVmi = new Map<string, string>();
+  for (const pod of pods) {
+    const vmi = vmiNameOf(pod);
+    if (vmi !== undefined) podOfVmi.set(vmi, pod.metadata.name);
+  }
+  const { settings, context } = reading;
+  const now = context.now.getTime();
+  const names = promString(exactAlternation([...podOfVmi.keys()].sort()));
+  const windowMs = durationMs(settings.window);
+  for (const metric of metrics) {
+    const key = metricKey(metric);
+    const type = metric.target.type === "Utilization" ? "Utilization" : "AverageValue";
+    const template = lookupQuery(target.hpa, settings.queries, `resource:${metric.name}`) ?? {
+      query: DEFAULT_RESOURCE_QUERIES[metric.name] ?? "",
+    };
+    if ("error" in template) {
+      out[key] = { error: template.error };
+      continue;
+    }
+    if (podOfVmi.size === 0) {
+      // No virt-launcher pods: nothing to ask Prometheus; the HPA's own error says so.
+      out[key] = resourceObservation(pods, new Map(), metric.name, type, now);
+      continue;
+    }
+    let series: PromSample[];
+    try {
+      const promql = renderQuery(template.query, { ...valuesOf(target), names, window: settings.window });
+      series = await instantQuery(settings.endpoint, promql, context.now);
+    } catch (err) {
+      out[key] = { error: detail(err) };
+      continue;
+    }
+    const samples = new Map<string, PodSample>();
+    for (const sample of series) {
+      const pod = podOfVmi.get(sample.labels.name ?? "");
+      // A NaN or negative rate is no sample at all: the pod counts as missing, as without metrics-server data.
+      if (pod === undefined || !Number.isFinite(sample.value) || sample.value < 0) continue;
+      samples.set(pod, { value: sample.value, timestamp: now, windowMs });
+    }
+    out[key] = resourceObservation(pods, samples, metric.name, type, now);
+  }
+  return out;
+}
+
+async function observeTarget(reading: Reading, target: PullTarget): Promise<PullObservation> {
+  const handled = target.spec.metrics.filter((metric) => handlesMetric(reading.settings, metric, target.hpa));
+  const resources = handled.filter((metric): metric is ResourceMetric => metric.type === "Resource");
+  const custom = handled.filter((metric) => metric.type !== "Resource");
+  const [fromResources, fromCustom] = await Promise.all([
+    resources.length > 0 ? resourceObservations(reading, resources, target) : {},
+    Promise.all(
+      custom.map(
+        async (metric) => [metricKey(metric), await customObservation(reading, metric, target)] as const,
+      ),
+    ),
+  ]);
+  return { metrics: { ...fromResources, ...Object.fromEntries(fromCustom) } };
+}
+
+/** Resource cpu and memory always (KubeVirt's series); External and Object metrics that have a query. */
+function handlesMetric(settings: PrometheusSettings, metric: NormalizedMetric, hpa: HpaObject): boolean {
+  switch (metric.type) {
+    case "Resource":
+      return (
+        DEFAULT_RESOURCE_QUERIES[metric.name] !== undefined ||
+        lookupQuery(hpa, settings.queries, `resource:${metric.name}`) !== undefined
+      );
+    case "External":
+    case "Object":
+      return lookupQuery(hpa, settings.queries, metric.name) !== undefined;
+    default:
+      return false;
+  }
+}
+
+/** Targets of one pass read at once, but not all at once: this many HPAs' queries in flight. */
+const TARGETS_IN_FLIGHT = 8;
+
+/**
+ * The Prometheus pull source over `settings`, or over the environment's (`VMPOOL_PROMETHEUS_*`, read once on first
+ * use) when given a function. Without a URL it handles nothing.
+ */
+export function prometheusPullSource(
+  settings: PrometheusSettings | (() => PrometheusSettings | undefined),
+): PullSource {
+  let resolved: { value: PrometheusSettings | undefined } | undefined;
+  const current = () => {
+    resolved ??= { value: typeof settings === "function" ? settings() : settings };
+    return resolved.value;
+  };
+  return {
+    name: "prometheus",
+    handles(metric, hpa) {
+      const configured = current();
+      return configured !== undefined && handlesMetric(configured, metric, hpa);
+    },
+    async observe(targets, context) {
+      const configured = current();
+      if (configured === undefined) return targets.map(() => ({ metrics: {} }));
+      const reading: Reading = { settings: configured, context };
+      return pMap(targets, (target) => observeTarget(reading, target), { concurrency: TARGETS_IN_FLIGHT });
+    },
+  };
+}
+
+/** The registered source: settings from the environment. */
+export const prometheusSource: PullSource = prometheusPullSource(() => prometheusSettingsFromEnv());
