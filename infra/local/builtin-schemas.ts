@@ -410,6 +410,55 @@ export const BUILTIN_SCHEMAS: Readonly<Record<string, Schema>> = {
   }),
   "autoscaling/v2/HorizontalPodAutoscaler": hpaV2,
   "autoscaling/v1/HorizontalPodAutoscaler": hpaV1,
+  "admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration": kind(
+    "Admission webhooks the API server calls to accept or reject writes.",
+    {
+      webhooks: {
+        ...list(
+          "The webhooks and what they are called for.",
+          obj("One webhook.", {
+            name: str("Fully qualified name of the webhook."),
+            clientConfig: obj("How to reach the webhook.", {
+              url: str("https URL of the webhook."),
+              service: obj("A Service in the cluster serving the webhook.", {
+                namespace: str("Namespace of the Service."),
+                name: str("Name of the Service."),
+                path: str("URL path sent to the Service."),
+                port: int32("Port of the Service (default 443)."),
+              }),
+              caBundle: str("PEM CA bundle (base64) the webhook's serving certificate is verified with.", {
+                format: "byte",
+              }),
+            }),
+            rules: list(
+              "Operations on resources the webhook is called for.",
+              obj("One rule.", {
+                operations: strings("CREATE, UPDATE, DELETE, CONNECT or *."),
+                apiGroups: strings("API groups, * for all."),
+                apiVersions: strings("API versions, * for all."),
+                resources: strings("Resources, with /subresource; * and */* for all."),
+                scope: str("Cluster, Namespaced or * (default)."),
+              }),
+            ),
+            failurePolicy: str("Ignore or Fail (default): what a failed call does to the write."),
+            matchPolicy: str("Exact or Equivalent (default): also match other versions of a resource."),
+            namespaceSelector: labelSelector,
+            objectSelector: labelSelector,
+            sideEffects: str(
+              "None or NoneOnDryRun: dry-run requests go only to webhooks without side effects.",
+            ),
+            timeoutSeconds: int32("Seconds to wait for an answer, 1 to 30 (default 10)."),
+            admissionReviewVersions: strings(
+              "AdmissionReview versions the webhook accepts, preferred first.",
+            ),
+            matchConditions: openList("CEL conditions that must all hold for the webhook to be called."),
+          }),
+        ),
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["name"],
+      },
+    },
+  ),
   "apps/v1/ControllerRevision": kind("An immutable snapshot of a controller's template.", {
     data: open("The snapshot."),
     revision: int64("Revision number of the snapshot."),

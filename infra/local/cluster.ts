@@ -17,6 +17,7 @@ import { Journal } from "./journal";
 import { Registry } from "./registry";
 import { type Simulator, type SimulatorOptions, startSimulator } from "./simulator";
 import { Store } from "./store";
+import { AdmittedWrites, WebhookDispatcher, type WebhookOptions } from "./webhooks";
 
 const log = logger("local-cluster");
 
@@ -36,6 +37,8 @@ export interface LocalClusterOptions {
   readonly random?: () => number;
   /** Watch history kept (default 100,000 changes); tests lower it to see 410 Expired. */
   readonly historyLimit?: number;
+  /** Hears every admission webhook call (tests and benchmarks). */
+  readonly webhooks?: WebhookOptions;
   /**
    * Serve HTTPS with this certificate and require this bearer token (`npm start` does; see ./auth.ts). kubectl
    * sends a kubeconfig's credentials only over TLS, so the token comes with TLS. Undefined: plain HTTP, no token.
@@ -92,11 +95,15 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const faults = new FaultInjector();
   if (options.faults) faults.configure(options.faults);
   const gc = new GarbageCollector(store, registry);
+  const webhooks = new WebhookDispatcher(store, options.webhooks);
+  const writes = new AdmittedWrites(registry, webhooks);
   const simulator =
-    options.simulator === false ? undefined : startSimulator(registry, store, options.simulator ?? {});
+    options.simulator === false
+      ? undefined
+      : startSimulator(registry, store, options.simulator ?? {}, writes);
 
   const secure = options.secure;
-  const ctx = { registry, faults, serverAddress: "", auth: { token: secure?.token } };
+  const ctx = { registry, writes, faults, serverAddress: "", auth: { token: secure?.token } };
   const app = createApiApp(ctx);
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve(
@@ -131,6 +138,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     close: async () => {
       simulator?.stop();
       gc.stop();
+      webhooks.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Watches are long-lived: end open connections so close() completes promptly.

@@ -36,6 +36,7 @@ import {
 } from "./errors";
 import { type FaultInjector, faultConfigSchema, type Verb } from "./faults";
 import { type FieldEvent, fieldValidationOf, isFieldValidation, scanFields } from "./fieldvalidation";
+import { mountMetricsApi } from "./metrics-api";
 import { OPENAPI_V2_PROTOBUF, openApiV3Document, openApiV3Root } from "./openapi";
 import { decodeProtobufBody, isProtobufContentType } from "./protobuf";
 import {
@@ -51,6 +52,7 @@ import { findResource, groupVersion, RESOURCES, type ResourceDef } from "./resou
 import type { Entry, KObject } from "./store";
 import { parseIncludeObject, tableFor, wantsTable } from "./tables";
 import { openWatch } from "./watch";
+import type { AdmittedWrites } from "./webhooks";
 
 const log = logger("apiserver");
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -64,6 +66,8 @@ const DEPRECATED_VERSIONS: Record<string, string> = {
 
 export interface ApiAppContext {
   readonly registry: Registry;
+  /** The registry's writes with validating admission webhooks called before storage. */
+  readonly writes: AdmittedWrites;
   readonly faults: FaultInjector;
   /** How clients reach this server (for `/api`'s serverAddressByClientCIDRs). */
   serverAddress: string;
@@ -140,8 +144,9 @@ export function createApiApp(ctx: ApiAppContext): Hono<Env> {
 
   app.get("/api", (c) => discovery(c, true, ctx.serverAddress));
   app.get("/apis", (c) => discovery(c, false, ctx.serverAddress));
-  app.all("/api/*", (c) => handleResource(c, registry, ctx.faults));
-  app.all("/apis/*", (c) => handleResource(c, registry, ctx.faults));
+  mountMetricsApi(app, registry);
+  app.all("/api/*", (c) => handleResource(c, registry, ctx.faults, ctx.writes));
+  app.all("/apis/*", (c) => handleResource(c, registry, ctx.faults, ctx.writes));
   return app;
 }
 
@@ -191,7 +196,12 @@ function resolveTarget(group: string, version: string, rest: string[]): Target {
   return { def, version, namespace, name: parts[1], subresource: parts[2] };
 }
 
-async function handleResource(c: Context<Env>, registry: Registry, faults: FaultInjector): Promise<Response> {
+async function handleResource(
+  c: Context<Env>,
+  registry: Registry,
+  faults: FaultInjector,
+  writes: AdmittedWrites,
+): Promise<Response> {
   const { group, version, rest } = parsePath(c.req.path);
   // Paths of groups kube-apiserver does not build in fall through to apiextensions and then to Go's plain 404.
   const missing = isBuiltinGroup(group) ? unknownResource() : new NoRoute();
@@ -225,15 +235,15 @@ async function handleResource(c: Context<Env>, registry: Registry, faults: Fault
     case "get":
       return get(c, registry, target);
     case "create":
-      return create(c, registry, target);
+      return create(c, writes, target);
     case "update":
-      return update(c, registry, target);
+      return update(c, writes, target);
     case "patch":
-      return patch(c, registry, target);
+      return patch(c, writes, target);
     case "delete":
-      return remove(c, registry, target);
+      return remove(c, writes, target);
     case "deletecollection":
-      return removeCollection(c, registry, target);
+      return removeCollection(c, writes, target);
   }
 }
 
@@ -849,21 +859,21 @@ function checkCustomResourceBody(def: ResourceDef, version: string, body: unknow
   }
 }
 
-async function create(c: Context<Env>, registry: Registry, t: Target): Promise<Response> {
+async function create(c: Context<Env>, registry: AdmittedWrites, t: Target): Promise<Response> {
   const options = writeOptions(c, "CreateOptions");
   const { body, bodyFields } = await readObject(c, options);
   checkCustomResourceBody(t.def, t.version, body);
-  const created = registry.create(t.def, t.version, t.namespace, body, { ...options, bodyFields });
+  const created = await registry.create(t.def, t.version, t.namespace, body, { ...options, bodyFields });
   addWarnings(c, options.warnings);
   return sendObject(c, created, 201);
 }
 
-async function update(c: Context<Env>, registry: Registry, t: Target): Promise<Response> {
+async function update(c: Context<Env>, registry: AdmittedWrites, t: Target): Promise<Response> {
   const name = t.name as string;
   const options = writeOptions(c, "UpdateOptions");
   const { body, bodyFields } = await readObject(c, options);
   if (t.subresource === "scale") {
-    const scale = registry.writeScale(
+    const scale = await registry.writeScale(
       t.def,
       t.namespace,
       name,
@@ -875,12 +885,15 @@ async function update(c: Context<Env>, registry: Registry, t: Target): Promise<R
   }
   checkCustomResourceBody(t.def, t.version, body);
   const sub = statusOrUndefined(t, name);
-  const updated = registry.update(t.def, t.version, t.namespace, name, body, sub, { ...options, bodyFields });
+  const updated = await registry.update(t.def, t.version, t.namespace, name, body, sub, {
+    ...options,
+    bodyFields,
+  });
   addWarnings(c, options.warnings);
   return sendObject(c, updated);
 }
 
-async function patch(c: Context<Env>, registry: Registry, t: Target): Promise<Response> {
+async function patch(c: Context<Env>, registry: AdmittedWrites, t: Target): Promise<Response> {
   const name = t.name as string;
   const contentType = (c.req.header("content-type") ?? "").split(";")[0]?.trim() ?? "";
   const options = writeOptions(c, "PatchOptions", contentType);
@@ -898,14 +911,14 @@ async function patch(c: Context<Env>, registry: Registry, t: Target): Promise<Re
       );
     }
     if (contentType === PATCH_APPLY) {
-      return sendObject(c, registry.applyScale(t.def, t.version, t.namespace, name, text, options));
+      return sendObject(c, await registry.applyScale(t.def, t.version, t.namespace, name, text, options));
     }
-    const scale = registry.writeScale(
+    const scale = await registry.writeScale(
       t.def,
       t.namespace,
       name,
       (current) =>
-        registry.applyPatch(
+        registry.registry.applyPatch(
           t.def,
           current,
           contentType === PATCH_STRATEGIC ? PATCH_MERGE : contentType,
@@ -918,7 +931,7 @@ async function patch(c: Context<Env>, registry: Registry, t: Target): Promise<Re
     return sendObject(c, scale);
   }
   const sub = statusOrUndefined(t, name);
-  const { object, created } = registry.patch(
+  const { object, created } = await registry.patch(
     t.def,
     t.version,
     t.namespace,
@@ -999,8 +1012,14 @@ async function deleteOptions(c: Context<Env>): Promise<DeleteOptions> {
   };
 }
 
-async function remove(c: Context<Env>, registry: Registry, t: Target): Promise<Response> {
-  const result = registry.delete(t.def, t.version, t.namespace, t.name as string, await deleteOptions(c));
+async function remove(c: Context<Env>, registry: AdmittedWrites, t: Target): Promise<Response> {
+  const result = await registry.delete(
+    t.def,
+    t.version,
+    t.namespace,
+    t.name as string,
+    await deleteOptions(c),
+  );
   if (!result.deleted) return sendObject(c, result.object);
   return sendObject(c, {
     kind: "Status",
@@ -1016,16 +1035,16 @@ async function remove(c: Context<Env>, registry: Registry, t: Target): Promise<R
   });
 }
 
-async function removeCollection(c: Context<Env>, registry: Registry, t: Target): Promise<Response> {
+async function removeCollection(c: Context<Env>, registry: AdmittedWrites, t: Target): Promise<Response> {
   const options = await deleteOptions(c);
-  const result = registry.list(t.def, t.namespace, {
+  const result = registry.registry.list(t.def, t.namespace, {
     labelSelector: c.req.query("labelSelector"),
     fieldSelector: c.req.query("fieldSelector"),
   });
   const items: KObject[] = [];
   for (const entry of result.entries) {
     try {
-      const outcome = registry.delete(
+      const outcome = await registry.delete(
         t.def,
         t.version,
         entry.obj.metadata.namespace,

@@ -267,6 +267,7 @@ const STRATEGIC_MERGE_LISTS: Readonly<Record<string, Readonly<Record<string, Lis
   // atomic.
   HorizontalPodAutoscaler: { "status.conditions": byType },
   Endpoints: {},
+  ValidatingWebhookConfiguration: { webhooks: byName },
   Event: {},
   Lease: {},
   ControllerRevision: {},

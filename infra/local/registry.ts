@@ -66,6 +66,11 @@ import {
   validateLabels,
   validateName,
 } from "./validation";
+import {
+  validateWebhookConfiguration,
+  WEBHOOK_CONFIG_KIND,
+  webhookConfigurationDefaults,
+} from "./webhook-config";
 
 type Json = Record<string, unknown>;
 
@@ -795,7 +800,9 @@ export class Registry {
     // The scale handler has recorded the managers already.
     const { fieldManager: _f, defaultManager: _d, ...rest } = options;
     const object = this.commitUpdate(def, def.storageVersion, entry, updated, undefined, rest);
-    const after = this.store.get(resourceKey(def), object.metadata.namespace, name);
+    const after = options.dryRun
+      ? undefined
+      : this.store.get(resourceKey(def), object.metadata.namespace, name);
     return scaleOf(def, after?.obj ?? object);
   }
 
@@ -1014,6 +1021,8 @@ export class Registry {
         return this.defaultService(obj);
       case "Secret":
         return secretDefaults(obj);
+      case WEBHOOK_CONFIG_KIND:
+        return webhookConfigurationDefaults(obj);
       case "Deployment":
       case "ReplicaSet":
       case "ReplicationController": {
@@ -1121,6 +1130,7 @@ function allowsUnconditionalUpdate(def: ResourceDef): boolean {
  * answers): a Lease's duration and transitions.
  */
 function validateBuiltin(def: ResourceDef, obj: KObject): ApiError | undefined {
+  if (def.kind === WEBHOOK_CONFIG_KIND) return validateWebhookConfiguration(obj);
   if (def.kind !== "Lease") return undefined;
   const spec = rec(obj.spec) ?? {};
   const causes = [];

@@ -415,6 +415,16 @@ export const RESOURCES: readonly ResourceDef[] = [
     categories: ["all"],
     statusSubresource: true,
   }),
+  // Its webhooks are called on writes (./webhooks).
+  builtin(
+    "admissionregistration.k8s.io",
+    "validatingwebhookconfigurations",
+    "ValidatingWebhookConfiguration",
+    {
+      namespaced: false,
+      categories: ["api-extensions"],
+    },
+  ),
   builtin("authorization.k8s.io", "selfsubjectaccessreviews", "SelfSubjectAccessReview", {
     namespaced: false,
     review: true,

@@ -967,6 +967,20 @@ const configMapPrinter: Printer = {
   ],
 };
 
+/** `printValidatingWebhook`: the number of webhooks. */
+const validatingWebhookPrinter: Printer = {
+  columns: [
+    NAME_COLUMN,
+    column(
+      "Webhooks",
+      "integer",
+      "Webhooks indicates the number of webhooks registered in this configuration",
+    ),
+    AGE_COLUMN,
+  ],
+  cells: (obj, now) => [nameOf(obj), Array.isArray(obj.webhooks) ? obj.webhooks.length : 0, ageOf(obj, now)],
+};
+
 const secretPrinter: Printer = {
   columns: [
     NAME_COLUMN,
@@ -1175,6 +1189,7 @@ const BUILTIN_PRINTERS: Readonly<Record<string, Printer>> = {
   ResourceQuota: resourceQuotaPrinter,
   Node: nodePrinter,
   ConfigMap: configMapPrinter,
+  ValidatingWebhookConfiguration: validatingWebhookPrinter,
   Secret: secretPrinter,
   Deployment: deploymentPrinter,
   ReplicaSet: replicaSetPrinter,

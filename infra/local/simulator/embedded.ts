@@ -1,13 +1,16 @@
 /**
  * The simulator backend of the embedded local cluster: reads straight from its Store (the store is the cache) and
  * writes through its Registry, so resourceVersions, watch events, the journal and garbage collection happen as for
- * any client. Every write runs synchronously when called; the returned promise only carries the result, so the
- * shell behaves exactly as it did when it called the registry directly.
+ * any client. Writes go through the cluster's admitted writes (../webhooks), as a KubeVirt component's would go
+ * through kube-apiserver's admission: without a webhook configuration matching them, each runs synchronously when
+ * called and the returned promise only carries the result, so the shell behaves exactly as it did when it called
+ * the registry directly; with one, the write waits for the webhooks' answers.
  */
 import { unknownResource } from "../errors";
-import { PATCH_MERGE, type Registry, type WriteOptions } from "../registry";
+import { PATCH_MERGE, type WriteOptions } from "../registry";
 import { findResource, type ResourceDef, resourceKey } from "../resources";
 import type { KObject, Store } from "../store";
+import { type AdmittedWrites, SIMULATOR_USER } from "../webhooks";
 import {
   type BackendChange,
   type BackendDeleteOptions,
@@ -26,15 +29,6 @@ function writeOptions(options: BackendWriteOptions | undefined): WriteOptions {
   return options?.fieldManager === undefined ? {} : { fieldManager: options.fieldManager };
 }
 
-/** Runs a synchronous registry call as a promise (a throw becomes a rejection). */
-function settle<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
-
 export class EmbeddedBackend implements SimulatorBackend {
   readonly writesEndpoints = true;
   /** Resource definitions by kind; a kind this cluster does not serve (Nodes, until it does) is absent. */
@@ -43,7 +37,7 @@ export class EmbeddedBackend implements SimulatorBackend {
   private readonly kindOfKey = new Map<string, WatchedKind>();
 
   constructor(
-    private readonly registry: Registry,
+    private readonly writes: AdmittedWrites,
     private readonly store: Store,
     readonly now: () => number,
   ) {
@@ -72,93 +66,98 @@ export class EmbeddedBackend implements SimulatorBackend {
     return def ? this.store.list(resourceKey(def), namespace).map((entry) => entry.obj) : [];
   }
 
-  create(
+  async create(
     kind: Kind,
     namespace: string | undefined,
     body: Json,
     options?: BackendWriteOptions,
   ): Promise<KObject> {
-    return settle(() =>
-      this.registry.create(this.def(kind), KINDS[kind].version, namespace, body, writeOptions(options)),
+    return this.writes.create(
+      this.def(kind),
+      KINDS[kind].version,
+      namespace,
+      body,
+      writeOptions(options),
+      SIMULATOR_USER,
     );
   }
 
-  update(
+  async update(
     kind: Kind,
     namespace: string | undefined,
     name: string,
     body: Json,
     options?: BackendWriteOptions,
   ): Promise<KObject> {
-    return settle(() =>
-      this.registry.update(
-        this.def(kind),
-        KINDS[kind].version,
-        namespace,
-        name,
-        body,
-        undefined,
-        writeOptions(options),
-      ),
+    return this.writes.update(
+      this.def(kind),
+      KINDS[kind].version,
+      namespace,
+      name,
+      body,
+      undefined,
+      writeOptions(options),
+      SIMULATOR_USER,
     );
   }
 
-  updateStatus(
+  async updateStatus(
     kind: WatchedKind,
     namespace: string | undefined,
     name: string,
     body: Json,
     options?: BackendWriteOptions,
   ): Promise<KObject> {
-    return settle(() => {
-      const def = this.def(kind);
-      const subresource = def.statusSubresource ? "status" : undefined;
-      return this.registry.update(
-        def,
-        KINDS[kind].version,
-        namespace,
-        name,
-        body,
-        subresource,
-        writeOptions(options),
-      );
-    });
+    const def = this.def(kind);
+    const subresource = def.statusSubresource ? "status" : undefined;
+    return this.writes.update(
+      def,
+      KINDS[kind].version,
+      namespace,
+      name,
+      body,
+      subresource,
+      writeOptions(options),
+      SIMULATOR_USER,
+    );
   }
 
-  patch(
+  async patch(
     kind: Kind,
     namespace: string | undefined,
     name: string,
     patch: Json,
     options?: BackendWriteOptions,
   ): Promise<KObject> {
-    return settle(
-      () =>
-        this.registry.patch(
-          this.def(kind),
-          KINDS[kind].version,
-          namespace,
-          name,
-          PATCH_MERGE,
-          JSON.stringify(patch),
-          undefined,
-          writeOptions(options),
-        ).object,
+    const written = await this.writes.patch(
+      this.def(kind),
+      KINDS[kind].version,
+      namespace,
+      name,
+      PATCH_MERGE,
+      JSON.stringify(patch),
+      undefined,
+      writeOptions(options),
+      SIMULATOR_USER,
     );
+    return written.object;
   }
 
-  delete(
+  async delete(
     kind: Kind,
     namespace: string | undefined,
     name: string,
     options: BackendDeleteOptions = {},
   ): Promise<DeleteOutcome> {
-    return settle(() => {
-      const result = this.registry.delete(this.def(kind), KINDS[kind].version, namespace, name, {
-        ...(options.uid === undefined ? {} : { preconditions: { uid: options.uid } }),
-      });
-      return result.deleted ? "deleted" : "terminating";
-    });
+    const result = await this.writes.delete(
+      this.def(kind),
+      KINDS[kind].version,
+      namespace,
+      name,
+      options.uid === undefined ? {} : { preconditions: { uid: options.uid } },
+      SIMULATOR_USER,
+    );
+    return result.deleted ? "deleted" : "terminating";
   }
 
   subscribe(listener: (change: BackendChange) => void): () => void {

@@ -20,6 +20,7 @@ import { ApiError } from "../errors";
 import type { Registry } from "../registry";
 import type { KObject, Store } from "../store";
 import { formatTime } from "../validation";
+import { AdmittedWrites, WebhookDispatcher } from "../webhooks";
 import type { BackendChange, SimulatorBackend, WatchedKind } from "./backend";
 import {
   dataVolumeFromTemplate,
@@ -1049,8 +1050,17 @@ class InertSimulator implements Simulator {
  * Starts the KubeVirt simulator on a local cluster's registry and store. With `enabled: false` nothing is
  * simulated (the returned object only reads and writes CPU-load annotations).
  */
-export function startSimulator(registry: Registry, store: Store, options: SimulatorOptions = {}): Simulator {
-  const backend = new EmbeddedBackend(registry, store, () => registry.now().getTime());
+/**
+ * Starts the simulator on the embedded cluster; its writes go through `writes` (the cluster's admitted writes,
+ * so webhooks see them), or straight to the registry with no webhooks when not given.
+ */
+export function startSimulator(
+  registry: Registry,
+  store: Store,
+  options: SimulatorOptions = {},
+  writes: AdmittedWrites = new AdmittedWrites(registry, new WebhookDispatcher(store)),
+): Simulator {
+  const backend = new EmbeddedBackend(writes, store, () => registry.now().getTime());
   const simulator = new KubevirtSimulator(backend, options);
   if (options.enabled === false) return new InertSimulator(simulator);
   simulator.start();
