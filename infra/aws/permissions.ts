@@ -28,12 +28,13 @@ export const STATEMENT_PREFIX = `${MANAGED_BY_TAG.value}-`;
 export const EVENTS_PRINCIPAL = "events.amazonaws.com";
 export const INVOKE_ACTION = "lambda:InvokeFunction";
 
-/** Creates the Lambda client `infra plan|apply|destroy` uses (default credential chain). */
+/** Creates the Lambda client `infra plan|apply|destroy` uses (default credential chain; endpoint as for EventBridge). */
 export function createLambdaClient(
-  options: { readonly region?: string; readonly maxAttempts?: number } = {},
+  options: { readonly region?: string; readonly maxAttempts?: number; readonly endpoint?: string } = {},
 ) {
   return new LambdaClient({
     ...(options.region === undefined ? {} : { region: options.region }),
+    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     maxAttempts: options.maxAttempts ?? 3,
   });
 }

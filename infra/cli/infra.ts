@@ -37,7 +37,8 @@ import {
 } from "../aws";
 import { renderTemplate } from "../aws/template";
 
-export const INFRA_USAGE = "usage: vmpool infra plan|apply|destroy|template [--config FILE] [--destroy]";
+export const INFRA_USAGE =
+  "usage: vmpool infra plan|apply|destroy|template [--config FILE] [--destroy] [--endpoint-url URL]";
 
 export interface InfraClients {
   readonly eventBridge: EventBridgeClient;
@@ -47,8 +48,8 @@ export interface InfraClients {
 export interface InfraCliDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly print: (text: string) => void;
-  /** Builds the AWS clients once the config is valid (tests pass mocked ones). */
-  readonly clients?: (region: string) => InfraClients;
+  /** Builds the AWS clients once the config is valid (tests pass mocked ones); `endpoint` from --endpoint-url. */
+  readonly clients?: (region: string, endpoint?: string) => InfraClients;
   /** Retry timing of partial PutTargets failures (tests pass a sleep that does not wait). */
   readonly retry?: ApplyOptions;
 }
@@ -57,6 +58,11 @@ const flagsSchema = z.strictObject({
   config: z.string().min(1).optional(),
   /** With `plan`: show what `destroy` would remove. */
   destroy: z.boolean().default(false),
+  /**
+   * Another endpoint for both services (an emulator such as moto), like the aws CLI's flag. Without it the SDK
+   * still honours `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_EVENTBRIDGE` / `_LAMBDA` from the environment.
+   */
+  "endpoint-url": z.url({ protocol: /^https?$/ }).optional(),
 });
 
 const VALIDATION_REASONS = new Set(["InvalidInfraConfig", "InvalidInfraDefinitions"]);
@@ -103,7 +109,7 @@ export async function runInfra(
     }
     throw err;
   }
-  const clients = (deps.clients ?? defaultClients)(regionOf(config));
+  const clients = (deps.clients ?? defaultClients)(regionOf(config), flags["endpoint-url"]);
   try {
     switch (subcommand) {
       case "plan":
@@ -156,8 +162,9 @@ function regionOf(config: InfraConfig): string {
   return config.region ?? config.functions.reconcile.split(":")[3] ?? "";
 }
 
-function defaultClients(region: string): InfraClients {
-  return { eventBridge: createEventBridgeClient({ region }), lambda: createLambdaClient({ region }) };
+function defaultClients(region: string, endpoint?: string): InfraClients {
+  const options = { region, ...(endpoint === undefined ? {} : { endpoint }) };
+  return { eventBridge: createEventBridgeClient(options), lambda: createLambdaClient(options) };
 }
 
 async function plan(

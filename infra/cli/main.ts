@@ -23,8 +23,9 @@ commands:
              service account, every secret from the environment; --port N  --hostname H  --cluster KUBECONFIG
   reconcile  [ns/name | vmirs/ns/name] [--dry-run] [--cluster KUBECONFIG]
              run one reconcile pass (one pool, or every pool) and print the plan like terraform plan
-  infra      plan|apply|destroy [--config FILE] [--destroy]
+  infra      plan|apply|destroy [--config FILE] [--destroy] [--endpoint-url URL]
              the EventBridge rules and Lambda invoke permissions (config: VMPOOL_INFRA_CONFIG or VMPOOL_* env)
+             template [--config FILE]: the CloudFormation template of the whole deployment, on stdout
   cluster    the local cluster alone (no functions): --api-port N --fresh --in-memory --data-dir DIR --no-simulator --real
              --insecure
   control-plane build
@@ -147,7 +148,11 @@ async function main(argv: string[]): Promise<void> {
     case "infra": {
       const { values, positionals } = parseArgs({
         args: rest,
-        options: { config: { type: "string" }, destroy: { type: "boolean" } },
+        options: {
+          config: { type: "string" },
+          destroy: { type: "boolean" },
+          "endpoint-url": { type: "string" },
+        },
         allowPositionals: true,
         strict: true,
       });
