@@ -20,6 +20,7 @@ import {
   parseFaultFlag,
   startLocalCluster,
 } from "../local";
+import { type LocalAdmission, localAdmission } from "../local/webhook-install";
 import { kubernetesVersion, type RealCluster } from "../real";
 import { startReal } from "./real";
 import { startFunctionServer } from "./server";
@@ -96,6 +97,7 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
   process.env.VMPOOL_CHATOPS_POLICY_FILE ??= writeDevPolicy(dataDir);
   let cluster: LocalCluster | undefined;
   let real: RealCluster | undefined;
+  let admission: LocalAdmission | undefined;
   let source: ClusterSource;
   let kubeconfigPath: string;
   if (flags.real) {
@@ -122,6 +124,8 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
     });
     kubeconfigPath = cluster.writeKubeconfig(join(dataDir, "kubeconfig"));
     source = { kind: "kubeconfig", path: kubeconfigPath };
+    // The embedded server calls admission webhooks too: the same configuration as on the real control plane.
+    admission = localAdmission(cluster, dataDir);
   }
   const functions = await startFunctionServer({
     source,
@@ -132,9 +136,11 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
     ...(flags["interval-ms"] === undefined ? {} : { intervalMs: flags["interval-ms"] }),
     // kube-apiserver calls admission webhooks over HTTPS only: a second listener with a certificate of its CA.
     ...(real ? { tls: { ...real.webhookTls, port: 0 } } : {}),
+    ...(admission ? { tls: { ...admission.webhookTls, port: 0 } } : {}),
   });
   const admissionUrl = functions.httpsUrl ? `${functions.httpsUrl}/hooks/admission` : undefined;
   if (real && admissionUrl) await real.installAdmission(admissionUrl);
+  if (admission && admissionUrl) await admission.install(admissionUrl);
   // The local demo: the simulated CPU load of each pool's VMIs becomes Alertmanager alerts every 15 s.
   const emitter =
     (cluster || real) && secrets.alertmanagerToken
@@ -161,7 +167,7 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
     `Function server: ${functions.url}  (POST /reconcile, /hooks/alertmanager, /hooks/slack, /hooks/mattermost, /hooks/events, /hooks/admission; GET /healthz, /metrics)`,
   );
   print(`Scheduler: reconcile-all every ${functions.intervalMs / 1000} s`);
-  if (real && admissionUrl)
+  if ((real || admission) && admissionUrl)
     print(
       `Admission webhook: ${admissionUrl} (ValidatingWebhookConfiguration vmpool-functions): writes trigger passes`,
     );
@@ -179,6 +185,7 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
     secrets,
     stop: async () => {
       await emitter?.stop();
+      await admission?.remove().catch(() => undefined);
       await functions.stop();
       await cluster?.close();
       await real?.close();
