@@ -3,9 +3,9 @@
  * rules expanded to `group|resource|verb` keys, and kube-apiserver's request-info resolution (the verb and
  * resource RBAC authorizes a request by) for requests recorded on the wire.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { z } from "zod";
 
 export const MANIFEST_DIR = join(import.meta.dirname, "../../infra/kubernetes");
@@ -30,11 +30,20 @@ export interface ManifestDocument {
   readonly doc: Record<string, unknown>;
 }
 
-/** Every document of every `*.yaml` file in infra/kubernetes, in `kubectl apply -f` (file name) order. */
+const KustomizationSchema = z.looseObject({
+  kind: z.literal("Kustomization"),
+  resources: z.array(z.string().regex(/^[\w.-]+\.yaml$/, "a file of this directory")).min(1),
+});
+
+/** The files the kustomize base in `dir` lists, in its order (what `kubectl apply -k` applies). */
+export function kustomizationResources(dir = MANIFEST_DIR): string[] {
+  const parsed = KustomizationSchema.parse(parse(readFileSync(join(dir, "kustomization.yaml"), "utf8")));
+  return parsed.resources;
+}
+
+/** Every document of every file the kustomize base in infra/kubernetes lists, in its order. */
 export function manifestDocuments(dir = MANIFEST_DIR): ManifestDocument[] {
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".yaml"))
-    .sort()
+  return kustomizationResources(dir)
     .flatMap((file) =>
       parseAllDocuments(readFileSync(join(dir, file), "utf8")).map((d) => {
         if (d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]?.message}`);
