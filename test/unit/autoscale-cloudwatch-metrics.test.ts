@@ -4,7 +4,11 @@
  * matchLabels as dimensions), the newest datapoint as the value across pages, and errors instead of values for a
  * failed query, a failed call or no datapoints; settings from the environment.
  */
-import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import {
+  CloudWatchClient,
+  GetMetricDataCommand,
+  type GetMetricDataCommandOutput,
+} from "@aws-sdk/client-cloudwatch";
 import { mockClient } from "aws-sdk-client-mock";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
@@ -176,7 +180,10 @@ describe("the CloudWatch pull source", () => {
       },
       { error: "CloudWatch query failed (Forbidden): no access to AWS/SQS" },
     ],
-  ])("gives an error instead of a value (%#)", async (answer, expected) => {
+  ] satisfies [
+    GetMetricDataCommandOutput | Omit<GetMetricDataCommandOutput, "$metadata">,
+    { error: string },
+  ][])("gives an error instead of a value (%#)", async (answer, expected) => {
     mock.on(GetMetricDataCommand).resolves(answer);
     const [observed] = await source().observe([target("web")], context);
     expect(observed?.metrics).toEqual({ "External/queue_depth": expected });
