@@ -12,6 +12,8 @@ import type { LocalCluster } from "./cluster";
 export const LOCAL_CA_NAME = "vmpool-local-ca";
 
 export interface LocalAdmission {
+  /** PEM of the CA the configuration's caBundle carries. */
+  readonly caPem: string;
   /** PEM certificate and key the function server's HTTPS listener serves. */
   readonly webhookTls: { readonly cert: string; readonly key: string };
   /** Applies the webhook configuration pointing at `url` (https://127.0.0.1:<port>/hooks/admission). */
@@ -30,6 +32,7 @@ export function localAdmission(cluster: LocalCluster, dataDir: string): LocalAdm
     ...(cluster.security ? { ca: cluster.security.ca, token: cluster.security.token } : {}),
   };
   return {
+    caPem,
     webhookTls,
     install: async (url) => {
       await installAdmissionWebhook(admin, url, caPem);

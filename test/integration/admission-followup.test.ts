@@ -1,5 +1,5 @@
 /**
- * Follow-up passes in the Node server (issue 12, item 3), on the embedded cluster, which does not call webhooks:
+ * Follow-up passes in the Node server (issue 12, item 3), on the embedded cluster with no webhook configuration installed:
  * one admission call creates the seed pool's VMs, and with no timer and no further call the follow-ups (1 s, 2 s,
  * … after each unconverged pass) bring `status.readyReplicas` to 3 once the simulator made the VMIs Ready, then
  * stop: a converged pool costs nothing.

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { describe } from "vitest";
 import { type LocalCluster, startLocalCluster } from "../../infra/local";
 import { type Simulator, type SimulatorOptions, startApiSimulator } from "../../infra/local/simulator";
+import { localAdmission } from "../../infra/local/webhook-install";
 import { builtBinaries, goVersion, startRealCluster } from "../../infra/real";
 
 export type ClusterKind = "embedded" | "real";
@@ -23,6 +24,17 @@ export interface SuiteCluster {
   readonly simulator: Simulator;
   /** The embedded cluster's internals (fault injection), undefined on the real one. */
   readonly local: LocalCluster | undefined;
+  /**
+   * The function server as this control plane's admission webhook: the certificate its HTTPS listener serves
+   * (signed by a CA the API server trusts through the caBundle) and how to apply infra/kubernetes/40-admission.yaml
+   * pointing at a URL.
+   */
+  readonly admission: {
+    /** PEM of the CA the API server trusts the webhook with (the configuration's caBundle). */
+    readonly caPem: string;
+    readonly webhookTls: { readonly cert: string; readonly key: string };
+    install(url: string): Promise<void>;
+  };
   readonly dir: string;
   close(): Promise<void>;
 }
@@ -59,6 +71,7 @@ export async function startSuiteCluster(
       functionsKubeconfig: kubeconfig,
       simulator: local.simulator,
       local,
+      admission: localAdmission(local, dir),
       dir,
       close: async () => {
         await local.close();
@@ -83,6 +96,11 @@ export async function startSuiteCluster(
     functionsKubeconfig: real.functionsKubeconfig,
     simulator,
     local: undefined,
+    admission: {
+      caPem: real.controlPlane.pki.caCertPem,
+      webhookTls: real.webhookTls,
+      install: (url) => real.installAdmission(url),
+    },
     dir,
     close: async () => {
       await real.close();

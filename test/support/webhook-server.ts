@@ -38,12 +38,17 @@ export interface TestWebhook {
   close(): Promise<void>;
 }
 
+/**
+ * Starts the webhook; with `tls` it serves that certificate (one the API server already trusts, e.g. a cluster's
+ * `admission.webhookTls`) instead of one of its own CA, and `caPem`/`caBundle` are empty.
+ */
 export async function startTestWebhook(
   answer: (review: Review) => Answer = () => ({ kind: "allow" }),
+  tls?: { readonly cert: string; readonly key: string },
 ): Promise<TestWebhook> {
   const dir = mkdtempSync(join(tmpdir(), "vmpool-webhook-"));
-  const caPem = ensureCa(dir, "test-webhook-ca");
-  const { cert, key } = ensureServingCert({ dir }, "webhook");
+  const caPem = tls ? "" : ensureCa(dir, "test-webhook-ca");
+  const { cert, key } = tls ?? ensureServingCert({ dir }, "webhook");
   const hanging = new Set<() => void>();
   const state: TestWebhook = {
     url: "",
