@@ -678,9 +678,12 @@ function rolePolicies(ctx: Context, fn: FunctionName): CfnValue[] {
         Statement: [
           {
             Effect: "Allow",
-            // The stack creates the log group, so the function never needs logs:CreateLogGroup.
+            // The stack creates the log group, so the function never needs logs:CreateLogGroup. Spelled out rather
+            // than the group's Arn attribute: `:*` (its streams) is what these actions act on.
             Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-            Resource: getAtt(LOGICAL.logGroup(fn), "Arn"),
+            Resource: {
+              "Fn::Sub": `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${logGroupName(ctx, fn)}:*`,
+            },
           },
         ],
       },
@@ -707,12 +710,16 @@ function rolePolicies(ctx: Context, fn: FunctionName): CfnValue[] {
   return [...policies, ...ctx.extras[fn].policies];
 }
 
+/** Where Lambda writes a function's logs unless told otherwise. */
+const logGroupName = (ctx: Context, fn: FunctionName) =>
+  `/aws/lambda/${physicalName(ctx.defs.namePrefix, fn)}`;
+
 function emitFunction(ctx: Context, fn: FunctionName): void {
   const name = physicalName(ctx.defs.namePrefix, fn);
   const stack = FUNCTION_STACK[fn];
   ctx.out.add(LOGICAL.logGroup(fn), {
     Type: "AWS::Logs::LogGroup",
-    Properties: { LogGroupName: `/aws/lambda/${name}`, RetentionInDays: ref("LogRetentionInDays") },
+    Properties: { LogGroupName: logGroupName(ctx, fn), RetentionInDays: ref("LogRetentionInDays") },
   });
   ctx.out.add(LOGICAL.role(fn), {
     Type: "AWS::IAM::Role",
