@@ -2,17 +2,18 @@
  * `vmpool cluster`: the local cluster alone (API server + simulator, no functions, no scheduler), for using it as a
  * Kubernetes API double from other tools, and for benchmarks that run the server in its own process.
  */
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { z } from "zod";
 import { describeIssue } from "../../shared/config";
 import { DEFAULT_API_PORT, ensureLocalSecurity, startLocalCluster } from "../local";
+import { resolveDataDir } from "./data-dir";
 import { startReal } from "./real";
 
 const flagsSchema = z.strictObject({
   "api-port": z.coerce.number().int().min(0).max(65535).default(DEFAULT_API_PORT),
   fresh: z.boolean().default(false),
   "in-memory": z.boolean().default(false),
-  "data-dir": z.string().min(1).default(".local"),
+  "data-dir": z.string().min(1).optional(),
   "no-simulator": z.boolean().default(false),
   real: z.boolean().default(false),
   /** Plain HTTP and no token (benchmarks of the bare server); the Host check stays. */
@@ -27,7 +28,7 @@ export async function runCluster(
   const parsed = flagsSchema.safeParse(values);
   if (!parsed.success) throw new Error(`invalid flag --${describeIssue(parsed.error, "flags")}`);
   const flags = parsed.data;
-  const dataDir = resolve(flags["data-dir"]);
+  const dataDir = resolveDataDir(flags["data-dir"]);
   if (flags.real) {
     if (flags["in-memory"]) throw new Error("invalid flag --in-memory: not with --real");
     if (flags.insecure) throw new Error("invalid flag --insecure: not with --real");

@@ -22,6 +22,7 @@ import {
 } from "../local";
 import { type LocalAdmission, localAdmission } from "../local/webhook-install";
 import { kubernetesVersion, type RealCluster } from "../real";
+import { resolveDataDir } from "./data-dir";
 import { startReal } from "./real";
 import { startFunctionServer } from "./server";
 
@@ -32,7 +33,7 @@ export const devFlagsSchema = z.strictObject({
   port: z.coerce.number().int().min(0).max(65535).default(DEFAULT_FUNCTION_PORT),
   fresh: z.boolean().default(false),
   "in-memory": z.boolean().default(false),
-  "data-dir": z.string().min(1).default(".local"),
+  "data-dir": z.string().min(1).optional(),
   cluster: z.string().min(1).optional(),
   "in-cluster": z.boolean().default(false),
   fault: z.array(z.string()).default([]),
@@ -92,7 +93,7 @@ rules:
 
 /** Starts everything `npm start` runs. */
 export async function startDev(flags: DevFlags, print: (line: string) => void): Promise<DevHandle> {
-  const dataDir = resolve(flags["data-dir"]);
+  const dataDir = resolveDataDir(flags["data-dir"]);
   const secrets = loadDevSecrets(dataDir);
   process.env.VMPOOL_CHATOPS_POLICY_FILE ??= writeDevPolicy(dataDir);
   let cluster: LocalCluster | undefined;

@@ -122,13 +122,11 @@ async function main(argv: string[]): Promise<void> {
     case "load": {
       const { values, positionals } = parseArgs({
         args: rest,
-        options: { "data-dir": { type: "string" } },
+        options: { "data-dir": { type: "string" }, cluster: { type: "string" } },
         allowPositionals: true,
         strict: true,
       });
-      process.exitCode = await runLoad(positionals, values["data-dir"] ?? ".local", (line) =>
-        console.log(line),
-      );
+      process.exitCode = await runLoad(positionals, values, (line) => console.log(line));
       return;
     }
     case "reconcile": {

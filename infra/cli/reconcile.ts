@@ -4,18 +4,17 @@
  * `npm start` runs (`.local/kubeconfig`); a real cluster is only ever used when named.
  */
 import { randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
 import { z } from "zod";
 import { describeIssue } from "../../shared/config";
 import { createKube } from "../../shared/kube";
 import { logger } from "../../shared/log";
 import { formatPlan, type PoolRef, poolRefSchema, reconcileAll, reconcilePool } from "../../shared/reconcile";
+import { clusterKubeconfig } from "./data-dir";
 
 const flagsSchema = z.strictObject({
   "dry-run": z.boolean().default(false),
   cluster: z.string().min(1).optional(),
-  "data-dir": z.string().min(1).default(".local"),
+  "data-dir": z.string().min(1).optional(),
 });
 
 /** Parses `ns/name`, `name` (namespace default), `vmpool/ns/name` or `vmirs/ns/name`. */
@@ -45,14 +44,7 @@ export async function runReconcile(
   const flags = parsed.data;
   if (positionals.length > 1)
     throw new Error("usage: vmpool reconcile [ns/name | vmirs/ns/name] [--dry-run] [--cluster KUBECONFIG]");
-  const path = resolve(flags.cluster ?? `${flags["data-dir"]}/kubeconfig`);
-  if (!existsSync(path)) {
-    throw new Error(
-      flags.cluster
-        ? `kubeconfig ${path} not found`
-        : `no local cluster kubeconfig at ${path}: start one with npm start`,
-    );
-  }
+  const path = clusterKubeconfig(flags);
   const deps = {
     kube: createKube({ kind: "kubeconfig", path }),
     log: logger("reconcile-cli"),

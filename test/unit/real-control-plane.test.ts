@@ -160,6 +160,6 @@ describe("--real flags", () => {
     const flags = parseDevFlags({ real: true });
     expect(flags.real).toBe(true);
     expect(flags["api-port"]).toBe(18443);
-    expect(flags["data-dir"]).toBe(".local");
+    expect(flags["data-dir"]).toBeUndefined(); // resolveDataDir: VMPOOL_DATA_DIR, else <checkout>/.local
   });
 });
