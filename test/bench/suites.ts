@@ -9,6 +9,7 @@ import { chatops } from "./chatops";
 import { controlPlanes } from "./control-planes";
 import type { Suite } from "./harness";
 import { localCluster } from "./local-cluster";
+import { reaction } from "./reaction";
 import { reconcile } from "./reconcile";
 
 export const SUITES: readonly Suite[] = [
@@ -19,4 +20,5 @@ export const SUITES: readonly Suite[] = [
   bundle,
   controlPlanes,
   chaos,
+  reaction,
 ];
