@@ -334,7 +334,7 @@ export function templateDefinitions(config: TemplateConfig): InfraDefinitions {
   return buildDefinitions({ ...config, functions, deadLetterQueueArn });
 }
 
-function placeholderArns(config: TemplateConfig) {
+function placeholderArns(config: Pick<TemplateConfig, "namePrefix">) {
   const at = (service: string, rest: string) =>
     `arn:aws:${service}:${PLACEHOLDER.region}:${PLACEHOLDER.account}:${rest}`;
   return {
@@ -803,8 +803,15 @@ function emitUrl(ctx: Context, fn: FunctionName): void {
 
 /** Builds the template for `config` (pure). */
 export function buildTemplate(config: TemplateConfig): CfnTemplate {
-  const defs = templateDefinitions(config);
-  const placeholders = placeholderArns(config);
+  return templateFor(templateDefinitions(config));
+}
+
+/**
+ * The template deploying `defs`, which name the stack's functions and queue by the placeholder ARNs
+ * {@link templateDefinitions} gives them (so a definition added to them deploys too).
+ */
+export function templateFor(defs: InfraDefinitions): CfnTemplate {
+  const placeholders = placeholderArns(defs);
   const arns = new Map<string, CfnValue>([
     ...FUNCTION_NAMES.map((fn): [string, CfnValue] => [
       placeholders.functions[fn],
@@ -888,7 +895,7 @@ export function renderTemplate(config: TemplateConfig): string {
     "  --parameter-overrides CodeBucket=<bucket> ReconcileToken=… (see infra/build/DEPLOY.md)",
   ];
   const unused = [
-    ...(config.functions !== undefined ? ["functions"] : []),
+    ...(Object.values(config.functions ?? {}).some((arn) => arn !== undefined) ? ["functions"] : []),
     ...(config.deadLetterQueueArn !== undefined ? ["deadLetterQueueArn"] : []),
     ...(config.region !== undefined ? ["region"] : []),
   ];
