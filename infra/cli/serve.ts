@@ -2,7 +2,8 @@
  * `vmpool serve`: the function server as the in-cluster Deployment runs it (infra/kubernetes): every function's
  * routes on 0.0.0.0, the scheduler firing reconcile-all at the deployed schedule's rate, the service account's
  * cluster, and no dev-mode defaults — every secret comes from the environment (a Kubernetes Secret), and a missing
- * one stops the process at once, named.
+ * one stops the process at once, named. With `VMPOOL_WATCH=true` it also watches pools, replica sets, VMs and VMIs
+ * and triggers a pass of the pool each change belongs to (the timer stays the safety net).
  */
 import { z } from "zod";
 import { describeIssue, requireSecrets, secretsFromEnv } from "../../shared/config";
@@ -23,6 +24,21 @@ export const serveFlagsSchema = z.strictObject({
   "interval-ms": z.coerce.number().int().min(100).max(86_400_000).optional(),
 });
 export type ServeFlags = z.infer<typeof serveFlagsSchema>;
+
+/** `serve`'s own environment (the Deployment sets it; infra/kubernetes/20-deployment.yaml). */
+export const serveEnvSchema = z.object({
+  VMPOOL_WATCH: z
+    .enum(["true", "false"], { error: "must be true or false" })
+    .default("false")
+    .transform((value) => value === "true"),
+});
+
+/** Parses `serve`'s environment; the error names the variable. */
+export function parseServeEnv(env: NodeJS.ProcessEnv): z.infer<typeof serveEnvSchema> {
+  const parsed = serveEnvSchema.safeParse(env);
+  if (!parsed.success) throw new Error(`invalid setting ${describeIssue(parsed.error)}`);
+  return parsed.data;
+}
 
 /** Parses `serve` flags; errors name the flag. */
 export function parseServeFlags(values: Record<string, unknown>): ServeFlags {
@@ -47,6 +63,7 @@ export async function startServe(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<FunctionServer> {
   const secrets = requireSecrets(secretsFromEnv(env));
+  const { VMPOOL_WATCH: watch } = parseServeEnv(env);
   const source: ClusterSource = flags.cluster
     ? { kind: "kubeconfig", path: flags.cluster }
     : { kind: "inCluster" };
@@ -59,5 +76,6 @@ export async function startServe(
     devMode: false,
     schedule: true,
     intervalMs: flags["interval-ms"] ?? deployedReconcileIntervalMs(),
+    ...(watch ? { watch: {} } : {}),
   });
 }

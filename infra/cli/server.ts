@@ -9,17 +9,24 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { admissionRoutes } from "../../functions/admission/routes";
 import { createFunctionApp, type RouteFactory } from "../../functions/app";
-import { autoscaleRoutes } from "../../functions/autoscale/routes";
+import { autoscaleDeps, autoscaleRoutes } from "../../functions/autoscale/routes";
 import { createRuntime, passDeps } from "../../functions/bootstrap";
 import { chatopsRoutes } from "../../functions/chatops/routes";
 import { reconcileRoutes } from "../../functions/reconcile/routes";
 import { type Runtime, settingsFromEnv } from "../../functions/runtime";
+import { type AutoscaleDeps, autoscaleAll, autoscaleConfigFromEnv } from "../../shared/autoscale";
 import type { Secrets } from "../../shared/config";
 import { type ClusterSource, createKube } from "../../shared/kube";
 import { logger } from "../../shared/log";
 import { formatRef, reconcileAll, reconcilePool } from "../../shared/reconcile";
 import { startScheduler } from "../../shared/schedule";
-import { createPassCoalescer, type PassCoalescer } from "../../shared/trigger";
+import {
+  createPassCoalescer,
+  type PassCoalescer,
+  startWatchTrigger,
+  type WatchTrigger,
+  type WatchTriggerOptions,
+} from "../../shared/trigger";
 import { SCHEDULES } from "../aws/definitions";
 
 const log = logger("function-server");
@@ -40,13 +47,20 @@ export interface FunctionServerOptions {
   readonly devMode: boolean;
   /** Run the local scheduler (reconcile-all on the schedule definitions). */
   readonly schedule: boolean;
-  /** Overrides every schedule's interval (default: each definition's local interval, 10 s). */
+  /** Overrides the reconcile schedule's interval (default: its local interval, 10 s). */
   readonly intervalMs?: number;
+  /** Overrides the autoscale pass's interval (default: its local interval, 15 s). */
+  readonly autoscaleIntervalMs?: number;
   /**
    * Also serve the routes over HTTPS (the API server calls admission webhooks over TLS only): PEM certificate and
    * key, on `port` (0 = pick a free one) of the same hostname.
    */
   readonly tls?: { readonly cert: string; readonly key: string; readonly port: number };
+  /**
+   * Watch pools, replica sets, VMs and VMIs and trigger passes of the pools they belong to (`VMPOOL_WATCH=true`);
+   * the reflector's settings, or `{}` for its defaults. Absent: no watch.
+   */
+  readonly watch?: NonNullable<WatchTriggerOptions["watch"]>;
 }
 
 export interface FunctionServer {
@@ -55,6 +69,9 @@ export interface FunctionServer {
   readonly httpsUrl: string | undefined;
   readonly runtime: Runtime;
   readonly intervalMs: number;
+  readonly autoscaleIntervalMs: number;
+  /** The watch trigger, when `watch` was given. */
+  readonly watch: WatchTrigger | undefined;
   stop(): Promise<void>;
 }
 
@@ -76,6 +93,14 @@ export async function startFunctionServer(options: FunctionServerOptions): Promi
     },
     onError: (ref, err) => log.warn({ pool: formatRef(ref), err }, "triggered pass failed"),
   });
+  const watch = options.watch
+    ? startWatchTrigger({
+        kube: runtime.kube,
+        request: (ref, reason) => coalescer?.request(ref, reason),
+        log,
+        watch: options.watch,
+      })
+    : undefined;
   const app = createFunctionApp(runtime, ALL_ROUTES);
   const hostname = options.hostname ?? "127.0.0.1";
   const listen = (extra: Partial<Parameters<typeof serve>[0]>, port: number) =>
@@ -93,12 +118,32 @@ export async function startFunctionServer(options: FunctionServerOptions): Promi
   const address = server.address() as AddressInfo;
   const url = `http://${hostname}:${address.port}`;
   const httpsUrl = secure ? `https://${hostname}:${(secure.address() as AddressInfo).port}` : undefined;
-  const intervalMs = options.intervalMs ?? SCHEDULES[0]?.localIntervalMs ?? 10_000;
+  const localInterval = (target: string, fallback: number) =>
+    SCHEDULES.find((d) => d.target === target)?.localIntervalMs ?? fallback;
+  const intervalMs = options.intervalMs ?? localInterval("reconcile", 10_000);
+  const autoscaleIntervalMs = options.autoscaleIntervalMs ?? localInterval("autoscale", 15_000);
+  const interval: Record<string, number> = { reconcile: intervalMs, autoscale: autoscaleIntervalMs };
+  const scheduled = autoscaleDeps(runtime, autoscaleConfigFromEnv());
+  const autoscalePassDeps: AutoscaleDeps = {
+    ...scheduled,
+    log: runtime.log.child({ function: "autoscale", trigger: "schedule" }),
+    options: { ...scheduled.options, intervalMs: autoscaleIntervalMs },
+  };
   const scheduler = options.schedule
     ? startScheduler({
-        definitions: SCHEDULES,
-        intervalOverrideMs: intervalMs,
+        definitions: SCHEDULES.map((d) => ({ ...d, localIntervalMs: interval[d.target] ?? intervalMs })),
         fire: async (definition) => {
+          if (definition.target === "autoscale") {
+            const pass = await autoscaleAll(autoscalePassDeps);
+            const acted = pass.results.filter((r) => r.outcome === "Scaled" || r.outcome === "Failed");
+            if (acted.length > 0) {
+              log.info(
+                { hpas: pass.results.length, outcomes: acted.map((r) => `${r.hpa ?? r.pool}:${r.outcome}:${r.reason}`) },
+                "scheduled autoscale pass",
+              );
+            }
+            return;
+          }
           if (definition.target !== "reconcile") return;
           const results = await reconcileAll(passDeps(runtime, `schedule-${randomUUID()}`), {
             concurrency: runtime.settings.VMPOOL_CONCURRENCY,
@@ -119,8 +164,11 @@ export async function startFunctionServer(options: FunctionServerOptions): Promi
     httpsUrl,
     runtime,
     intervalMs,
+    autoscaleIntervalMs,
+    watch,
     stop: async () => {
       scheduler?.stop();
+      await watch?.stop();
       coalescer?.stop();
       await Promise.all(
         [server, secure].map(

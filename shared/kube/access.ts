@@ -11,8 +11,8 @@ import { type KindName, RESOURCES } from "./resources";
 /** Every kind shared/kube can address. */
 export const KIND_NAMES = Object.keys(RESOURCES) as readonly KindName[];
 
-/** The RBAC verbs the client can need (it never watches and never deletes a collection). */
-export type ApiVerb = "get" | "list" | "create" | "update" | "patch" | "delete";
+/** The RBAC verbs the client can need (it never deletes a collection). */
+export type ApiVerb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete";
 
 export type Subresource = "status" | "scale";
 
@@ -53,6 +53,11 @@ const METHOD_ACCESS: Record<
   delete: [{ kind: "self", verb: "delete" }],
   scale: [{ kind: "self", verb: "patch", subresource: "scale" }],
   recordEvent: [{ kind: "Event", verb: "create" }],
+  // The reflector's list, then its watch.
+  watch: [
+    { kind: "self", verb: "list" },
+    { kind: "self", verb: "watch" },
+  ],
   // Read the lease, create it when absent, take it over or release it with a resourceVersion-checked PUT.
   acquireLease: [
     { kind: "Lease", verb: "get" },

@@ -28,7 +28,14 @@ import {
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, type RetryRuntime, realSleep, withRetries } from "./retry";
 import { type ClusterSource, kubeConfigFrom } from "./source";
 import { type KubeStats, RequestCounter } from "./stats";
-import { clientNodeTransport, type HttpRequest, type Transport } from "./transport";
+import {
+  clientNodeTransport,
+  clientNodeWatch,
+  type HttpRequest,
+  type OpenWatch,
+  type Transport,
+} from "./transport";
+import { type KindWatch, type ListPage, startReflector, type WatchOptions, type WatchStream } from "./watch";
 
 /** The field manager of every write the functions make (DESIGN §6). */
 export const DEFAULT_FIELD_MANAGER = "vmpool-functions";
@@ -176,6 +183,11 @@ export interface Kube {
    * bounds the eventual `release()`.
    */
   acquireLease(request: LeaseRequest, options?: CallOptions): Promise<LeaseAcquisition>;
+  /**
+   * Lists, then watches `kind` across all namespaces until stopped (./watch: bookmarks, resume from the last
+   * resourceVersion, relist after 410 Expired, backoff on errors), reporting each change's metadata.
+   */
+  watch(kind: KindName, options: WatchOptions): KindWatch;
   /** A view of this client whose calls default to `deadline` (epoch ms). Shares counters and discovery. */
   withDeadline(deadline: number): Kube;
   /** Requests sent since creation or the last reset (retries included in the totals). */
@@ -186,6 +198,8 @@ export interface Kube {
 /** State shared by a client and its deadline views. */
 interface Core {
   readonly transport: Transport;
+  /** Streaming watches; undefined where the transport has none (an EKS source mints its token per request). */
+  readonly openWatch: OpenWatch | undefined;
   readonly runtime: RetryRuntime;
   readonly counter: RequestCounter;
   readonly fieldManager: string;
@@ -207,16 +221,27 @@ export function createKube(source: ClusterSource, options: KubeOptions = {}): Ku
           ...(options.now ? { now: options.now } : {}),
         })
       : undefined;
-  return createKubeWithTransport(clientNodeTransport(kubeConfigFrom(source), bearer), options);
+  const kc = kubeConfigFrom(source);
+  // client-node's Watch authenticates from the kubeconfig alone, which has no EKS token.
+  return createKubeWithTransport(
+    clientNodeTransport(kc, bearer),
+    bearer ? undefined : clientNodeWatch(kc),
+    options,
+  );
 }
 
 /** A client over any transport (the seam the client-node transport plugs into). */
-function createKubeWithTransport(transport: Transport, options: KubeOptions = {}): Kube {
+function createKubeWithTransport(
+  transport: Transport,
+  openWatch: OpenWatch | undefined,
+  options: KubeOptions = {},
+): Kube {
   const now = options.now ?? (() => new Date());
   const { random, sleep, ...policy } = options.retry ?? {};
   return new KubeClient(
     {
       transport,
+      openWatch,
       runtime: {
         policy: { ...DEFAULT_RETRY_POLICY, ...policy },
         random: random ?? Math.random,
@@ -239,9 +264,14 @@ const ApiGroupSchema = z.looseObject({
 });
 
 const ListSchema = z.looseObject({
-  metadata: z.looseObject({ continue: z.string().optional() }).optional(),
+  metadata: z
+    .looseObject({ continue: z.string().optional(), resourceVersion: z.string().optional() })
+    .optional(),
   items: z.array(z.unknown()).nullable().optional(),
 });
+
+/** One list request of a watch may take this long (a watch itself is bounded by its own timeout). */
+const WATCH_LIST_TIMEOUT_MS = 60_000;
 
 type Subresource = "status" | "scale" | undefined;
 
@@ -458,6 +488,54 @@ class KubeClient implements Kube {
       );
       return false;
     }
+  }
+
+  watch(kind: KindName, options: WatchOptions): KindWatch {
+    const { transport, openWatch, counter, log } = this.core;
+    const context = { verb: "list", kind };
+    const path = async () => (await this.locate(kind, {}, {})).path;
+    return startReflector(
+      {
+        list: async (query, signal): Promise<ListPage> => {
+          counter.record("list", kind);
+          const request = {
+            method: "GET",
+            path: await path(),
+            query,
+            signal: AbortSignal.any([signal, AbortSignal.timeout(WATCH_LIST_TIMEOUT_MS)]),
+          } as const;
+          const page = ListSchema.safeParse(await transport(request));
+          if (!page.success) throw malformedObject(`the ${kind} list response is not a list`, context);
+          return {
+            items: page.data.items ?? [],
+            continueToken: page.data.metadata?.continue || undefined,
+            resourceVersion: page.data.metadata?.resourceVersion ?? "",
+          };
+        },
+        open: (query, onEvent): WatchStream => {
+          let inner: WatchStream | undefined;
+          let aborted = false;
+          const done = (async () => {
+            if (!openWatch) throw badRequest("this cluster source cannot hold a watch open", context);
+            const at = await path();
+            if (aborted) return;
+            counter.record("watch", kind);
+            inner = openWatch(at, query, onEvent);
+            await inner.done;
+          })();
+          return {
+            done,
+            abort: () => {
+              aborted = true;
+              inner?.abort();
+            },
+          };
+        },
+      },
+      options,
+      log,
+      kind,
+    );
   }
 
   acquireLease(request: LeaseRequest, options: CallOptions = {}): Promise<LeaseAcquisition> {

@@ -74,3 +74,4 @@ export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry";
 export { type ClusterSource, ClusterSourceSchema, kubeConfigFrom } from "./source";
 export type { KubeStats } from "./stats";
 export { agentReuse } from "./transport";
+export type { KindWatch, WatchChange, WatchedObject, WatchOptions } from "./watch";

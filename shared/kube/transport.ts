@@ -6,8 +6,14 @@
  * way. Non-2xx answers throw `ApiException` with the raw body text, exactly as the generated APIs do. Connections
  * are kept alive and shared between requests.
  */
-import { Agent as HttpAgent } from "node:http";
-import { type AgentOptions, Agent as HttpsAgent } from "node:https";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import {
+  type AgentOptions,
+  Agent as HttpsAgent,
+  request as httpsRequest,
+  type RequestOptions,
+} from "node:https";
+import { createInterface } from "node:readline";
 import {
   ApiException,
   HttpMethod,
@@ -17,6 +23,7 @@ import {
 } from "@kubernetes/client-node";
 import type { BearerSource } from "./eks";
 import { malformedObject } from "./errors";
+import type { WatchStream } from "./watch";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -110,5 +117,77 @@ export function clientNodeTransport(kc: KubeConfig, bearer?: BearerSource): Tran
         `the API server answered ${request.method} ${request.path} with a body that is not JSON`,
       );
     }
+  };
+}
+
+/** Opens a streaming watch of a collection path; `onEvent` gets each line's `type` and `object`. */
+export type OpenWatch = (
+  path: string,
+  query: Readonly<Record<string, string>>,
+  onEvent: (type: unknown, object: unknown) => void,
+) => WatchStream;
+
+/**
+ * Streaming watches for the current context of `kc`, authenticated from the kubeconfig as every request is
+ * (`applyToHTTPSOptions`: its agent with the cluster's CA and client certificate, and its token). client-node's own
+ * `Watch` hands out its AbortController only once the answer's headers arrived, so a watch the server has not
+ * answered yet could not be ended; this one aborts at any time. A non-200 answer rejects with its `statusCode`.
+ */
+export function clientNodeWatch(kc: KubeConfig): OpenWatch {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("the kubeconfig has no current cluster");
+  const server = cluster.server.replace(/\/+$/, "");
+  return (path, query, onEvent) => {
+    const controller = new AbortController();
+    const done = (async () => {
+      const url = new URL(`${server}${path}`);
+      url.searchParams.set("watch", "true");
+      for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+      const options: RequestOptions = {};
+      await kc.applyToHTTPSOptions(options);
+      controller.signal.throwIfAborted();
+      const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+      await new Promise<void>((resolve, reject) => {
+        const req = send(
+          url,
+          {
+            ...options,
+            method: "GET",
+            headers: { ...options.headers, Accept: "application/json" },
+            signal: controller.signal,
+          },
+          (res) => {
+            if (res.statusCode !== 200) {
+              res.resume();
+              reject(
+                Object.assign(new Error(`watch ${path}: HTTP ${res.statusCode}`), {
+                  statusCode: res.statusCode,
+                }),
+              );
+              return;
+            }
+            const lines = createInterface({ input: res, crlfDelay: Number.POSITIVE_INFINITY });
+            // readline re-emits the stream's errors (a connection reset): they end this watch, nothing else.
+            lines.on("error", reject);
+            lines.on("line", (line) => {
+              let event: { type?: unknown; object?: unknown } | undefined;
+              try {
+                event = JSON.parse(line) as typeof event;
+              } catch {
+                return;
+              }
+              onEvent(event?.type, event?.object);
+            });
+            res.on("error", reject);
+            res.on("close", () =>
+              res.complete ? resolve() : reject(new Error(`watch ${path}: connection lost`)),
+            );
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+    })();
+    return { done, abort: () => controller.abort() };
   };
 }

@@ -98,23 +98,40 @@ const groupOf = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion.s
 export function admissionTarget(request: AdmissionRequest): AdmissionTarget {
   if (request.dryRun) return { kind: "none", reason: "DryRun" };
   const object = request.object ?? request.oldObject;
-  const namespace = request.namespace ?? object?.metadata?.namespace;
+  return targetOf(
+    request.resource,
+    request.namespace ?? object?.metadata?.namespace,
+    request.name || object?.metadata?.name,
+    [request.object, request.oldObject],
+  );
+}
+
+/**
+ * The pool an object of `resource` belongs to (see {@link admissionTarget}); `objects` are its versions, newest
+ * first (an update's new and old object), of which the first present one is read for labels. Also what a watch
+ * event maps to.
+ */
+export function targetOf(
+  resource: { readonly group: string; readonly resource: string },
+  namespace: string | undefined,
+  name: string | undefined,
+  objects: readonly (AdmittedObject | null | undefined)[],
+): AdmissionTarget {
   if (!namespace) return { kind: "none", reason: "NotNamespaced" };
-  const { group, resource } = request.resource;
-  const poolResource = POOL_RESOURCES[resource];
-  if (poolResource && poolResource.group === group) {
-    const name = request.name || object?.metadata?.name;
+  const poolResource = POOL_RESOURCES[resource.resource];
+  if (poolResource && poolResource.group === resource.group) {
     if (!name) return { kind: "none", reason: "NoName" };
     return { kind: "pool", ref: { kind: poolResource.kind, namespace, name } };
   }
-  if (group !== "kubevirt.io") return { kind: "none", reason: "NotWatched" };
-  const owner = controllerOf(request.object) ?? controllerOf(request.oldObject);
-  if (resource === "virtualmachines") {
+  if (resource.group !== "kubevirt.io") return { kind: "none", reason: "NotWatched" };
+  const object = objects.find((o) => o != null);
+  const owner = objects.map(controllerOf).find((o) => o !== undefined);
+  if (resource.resource === "virtualmachines") {
     if (owner?.kind === "VirtualMachinePool" && groupOf(owner.apiVersion) === "pool.kubevirt.io")
       return { kind: "pool", ref: { kind: "VirtualMachinePool", namespace, name: owner.name } };
     return { kind: "none", reason: "NotOwnedByPool" };
   }
-  if (resource === "virtualmachineinstances") {
+  if (resource.resource === "virtualmachineinstances") {
     if (owner?.kind === "VirtualMachineInstanceReplicaSet" && groupOf(owner.apiVersion) === "kubevirt.io")
       return { kind: "pool", ref: { kind: "VirtualMachineInstanceReplicaSet", namespace, name: owner.name } };
     if (owner?.kind === "VirtualMachine" && groupOf(owner.apiVersion) === "kubevirt.io") {

@@ -1,7 +1,7 @@
 /**
  * Triggers that make the functions react without a controller of their own: the API server's admission calls
  * (AdmissionReview v1 → which pool to reconcile), the Node server's debounced, coalescing per-pool pass trigger,
- * and follow-up passes with backoff for pools a pass left unconverged.
+ * follow-up passes with backoff for pools a pass left unconverged, and the in-cluster server's watch trigger.
  */
 export {
   type AdmissionRequest,
@@ -20,3 +20,4 @@ export {
   needsFollowUp,
   nextFollowUpDelay,
 } from "./followup";
+export { startWatchTrigger, type WatchTrigger, type WatchTriggerOptions } from "./watch";

@@ -35,6 +35,8 @@ async function recordingProxy(target: string): Promise<{ url: string; seen: stri
       },
     );
     forward.on("error", () => res.destroy());
+    // A client that went away (an aborted watch) takes its upstream request with it.
+    res.on("close", () => forward.destroy());
     req.pipe(forward);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -216,6 +218,24 @@ describe("Kubernetes access on the wire", () => {
           ttlSeconds: 30,
         });
         if (lease.acquired) await lease.release();
+      },
+    ],
+    // the reflector: a cluster-wide list, then a watch from its resourceVersion
+    [
+      "watch",
+      "watch",
+      "VirtualMachine",
+      undefined,
+      async (k) => {
+        const from = proxy.seen.length;
+        const watch = k.watch("VirtualMachine", { onChange: () => {}, timeoutSeconds: 5 });
+        await watch.synced;
+        await eventually(
+          () => (proxy.seen.slice(from).some((key) => key.endsWith("|watch")) ? true : undefined),
+          5000,
+          "the watch request",
+        );
+        await watch.stop();
       },
     ],
   ])("%s sends what the access table declares", async (_label, method, kind, sub, call) => {
