@@ -62,13 +62,14 @@ export function assemblePlan<A extends Action>(header: PlanHeader, parts: PlanPa
 }
 
 /** A pass that does nothing at all: no writes, no status, no events; `skipped` says why. */
-export function skippedPlan<A extends Action>(header: PlanHeader, skipped: Note): Plan<A> {
+export function skippedPlan<A extends Action>(header: PlanHeader, skipped: Note, desired: number): Plan<A> {
   return {
     ...header,
     actions: [],
     events: [],
     skipped,
     notes: [],
-    summary: { desired: 0, current: 0, ready: 0, creating: 0, deleting: 0 },
+    // What the spec asks for, so a dry run of a skipped pool shows it (nothing was observed: current 0).
+    summary: { desired, current: 0, ready: 0, creating: 0, deleting: 0 },
   };
 }

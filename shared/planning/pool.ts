@@ -26,7 +26,7 @@ import {
 } from "./pool-context";
 import { planAutohealing, planScale, planTerminatingCleanup } from "./pool-scale";
 import { isVMReady, planPrune, planUpdate } from "./pool-update";
-import { validateSelector } from "./spec";
+import { desiredReplicas, validateSelector } from "./spec";
 import { derivePoolStatus } from "./status";
 import { type ObjectRef, type PoolAction, type PoolPlan, Stage, type SyncError } from "./types";
 
@@ -147,9 +147,9 @@ export function planPool(input: PoolPlanInput): PoolPlan {
   const header = { kind: POOL_KIND, component: POOL_COMPONENT, owner: ownerRef(input) } as const;
   // Before anything copies the template (VMs, the revision): a spec too deep to copy skips the pass.
   const tooDeep = specDepthProblem(pool.spec);
-  if (tooDeep) return skippedPlan(header, tooDeep);
+  if (tooDeep) return skippedPlan(header, tooDeep, desiredReplicas(pool.spec.replicas));
   const validation = validateSelector(pool.spec.selector, pool.spec.virtualMachineTemplate?.metadata?.labels);
-  if (!validation.ok) return skippedPlan(header, validation.skip);
+  if (!validation.ok) return skippedPlan(header, validation.skip, desiredReplicas(pool.spec.replicas));
   const ctx = buildPoolContext(input, validation.selector, validation.labelSelector);
   const ledger = createLedger<PoolAction>(ctx.burst);
   const membership = classifyVMs(ctx);

@@ -423,9 +423,9 @@ export function planReplicaSet(input: ReplicaSetPlanInput): ReplicaSetPlan {
   const header = { kind: REPLICA_SET_KIND, component: REPLICA_SET_COMPONENT, owner: rsRef(rs) } as const;
   // Before anything copies the template into a VMI: a spec too deep to copy skips the pass.
   const tooDeep = specDepthProblem(rs.spec);
-  if (tooDeep) return skippedPlan(header, tooDeep);
+  if (tooDeep) return skippedPlan(header, tooDeep, desiredReplicas(rs.spec.replicas));
   const validation = validateReplicaSet(rs);
-  if (!validation.ok) return skippedPlan(header, validation.skip);
+  if (!validation.ok) return skippedPlan(header, validation.skip, desiredReplicas(rs.spec.replicas));
   const ctx = replicaSetContext(input, validation.selector, validation.labelSelector);
   const ledger = createLedger<ReplicaSetAction>(ctx.burst);
   const children = planPass(ctx, ledger, input.vmis);

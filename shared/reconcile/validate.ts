@@ -3,7 +3,7 @@
  * (as with these functions replacing virt-controller): a pool whose VM template the API would reject, or a replica
  * set without a VMI template, is reported once (a ReplicaFailure condition and a Warning event) instead of
  * failing 250 creates every pass. Messages are KubeVirt's webhook messages. A spec nested too deep to copy is
- * reported the same way (reason TemplateTooDeep), checked first. Pure.
+ * reported the same way (reason TemplateTooDeep), checked first, and so is an empty selector (EmptySelector). Pure.
  */
 import { type Note, specDepthProblem } from "../planning";
 import type { Owner } from "./observe";
@@ -28,10 +28,31 @@ function labelProblems(labels: unknown, path: string): string[] {
   return out;
 }
 
+/**
+ * An empty selector would select every VM (or VMI) of the namespace. KubeVirt's controller only logs it and the
+ * pool silently never converges; here it is reported like an invalid template, so `kubectl describe` says why.
+ */
+export const EMPTY_SELECTOR = "EmptySelector";
+
+function selectorIsEmpty(selector: unknown): boolean {
+  const s = rec(selector);
+  if (!s) return true;
+  const labels = Object.keys(rec(s.matchLabels) ?? {});
+  const expressions = Array.isArray(s.matchExpressions) ? s.matchExpressions : [];
+  return labels.length === 0 && expressions.length === 0;
+}
+
 /** Undefined when the template can produce valid children; otherwise why not. */
 export function templateProblem(owner: Owner): Note | undefined {
   const tooDeep = specDepthProblem(owner.object.spec);
   if (tooDeep) return tooDeep;
+  if (selectorIsEmpty(owner.object.spec.selector)) {
+    return {
+      reason: EMPTY_SELECTOR,
+      message:
+        "spec.selector is empty: it would select every object in the namespace, so this pool is skipped until it selects by label",
+    };
+  }
   const problems: string[] = [];
   if (owner.kind === "VirtualMachinePool") {
     const template = rec(owner.object.spec.virtualMachineTemplate);

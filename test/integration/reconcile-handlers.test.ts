@@ -250,6 +250,40 @@ describeClusters("reconcile function edges", (kind) => {
     expect(writes).toBe(0);
   });
 
+  it("a pool with an empty selector is reported once (condition and Warning event) and creates nothing", async () => {
+    const empty = poolObject("empty") as unknown as { spec: { selector: unknown; replicas: number } };
+    empty.spec.selector = {};
+    await createUnadmitted(empty as unknown as KObject);
+    const dry = await reconcilePool(
+      passDeps(r.runtime, "handlers-empty-dry"),
+      { kind: "VirtualMachinePool", namespace: "default", name: "empty" },
+      { dryRun: true },
+    );
+    // The dry run says why, and shows the replicas the spec asks for, not 0.
+    expect(dry).toMatchObject({ outcome: "Skipped", reason: "EmptySelector" });
+    expect(dry?.plan?.summary.desired).toBe(3);
+    const result = await passFor("empty");
+    expect(result).toMatchObject({ outcome: "Skipped", reason: "EmptySelector", statusWritten: true });
+    expect(result?.message).toContain("spec.selector is empty");
+    expect((await vmNames()).filter((n) => n.startsWith("empty"))).toEqual([]);
+    const events = (await admin.list("Event", { namespace: "default" })).filter(
+      (e) => e.involvedObject.name === "empty",
+    );
+    expect(events).toEqual([expect.objectContaining({ type: "Warning", reason: "EmptySelector" })]);
+    const conditions = async () =>
+      (
+        (await admin.get("VirtualMachinePool", "default", "empty"))?.status as {
+          conditions?: { type: string; reason: string }[];
+        }
+      ).conditions ?? [];
+    expect(await conditions()).toContainEqual(
+      expect.objectContaining({ type: "ReplicaFailure", reason: "EmptySelector" }),
+    );
+    const { value: again, writes } = await writesDuring(() => passFor("empty"));
+    expect(again?.outcome).toBe("Skipped");
+    expect(writes).toBe(0);
+  });
+
   it("stands down for a pool opted out with vmpool-functions.io/managed=false: no writes at all", async () => {
     const theirs = poolObject("theirs");
     theirs.metadata.annotations = { "vmpool-functions.io/managed": "false" };
