@@ -57,6 +57,38 @@ function planReleases(
   }
 }
 
+/**
+ * Lets go of VMs a user released by removing the pool's owner reference (the user guide's `kubectl patch …
+ * ownerReferences: null`): a VM that matches the selector, has no controller and still carries the pool finalizer
+ * gets the finalizer removed, so `kubectl delete vm` of it completes. Upstream leaves it stuck in Terminating (see
+ * DEVIATIONS.md). The finalizer only ever guarded the pool's own cleanup, and the pool no longer owns the VM.
+ */
+function planReleasedFinalizers(ctx: PoolContext, ledger: Ledger<PoolAction>): void {
+  if (ctx.deleting) return; // planPoolDeletion releases orphans too, then the pool
+  for (const vm of ctx.vms) {
+    if (
+      !hasFinalizer(vm.metadata, POOL_FINALIZER) ||
+      controllerOf(vm.metadata) !== undefined ||
+      !matches(ctx.selector, labelsOf(vm.metadata))
+    ) {
+      continue;
+    }
+    if (!ledger.fits(1)) {
+      ledger.noteBurst(`burst of ${ctx.burst} writes reached: more released VMs next pass`);
+      return;
+    }
+    ledger.add(
+      removeVMFinalizerAction(
+        ctx,
+        vm,
+        "released from the pool (no owner reference): the pool no longer holds the VM",
+        undefined,
+        Stage.Apply,
+      ),
+    );
+  }
+}
+
 function planPoolFinalizer(ctx: PoolContext, ledger: Ledger<PoolAction>): void {
   if (ctx.deleting || hasFinalizer(ctx.pool.metadata, POOL_FINALIZER) || !ledger.fits(1)) return;
   ledger.add(addPoolFinalizerAction(ctx.pool));
@@ -125,6 +157,7 @@ function planPass(
   // A deleting pool's VMs all go with it: healing them would only race the garbage collector.
   const healed = ctx.deleting ? new Set<string>() : planAutohealing(ctx, ledger, members);
   planReleases(ctx, ledger, detached);
+  planReleasedFinalizers(ctx, ledger);
   planPoolFinalizer(ctx, ledger);
   if (ctx.deleting) {
     planPoolDeletion(ctx, ledger);

@@ -171,6 +171,27 @@ describeClusters(
       expect(owned).toBe("vm-pool-cirros");
     });
 
+    it("the released VM no longer keeps the pool's finalizer, so kubectl delete vm of it completes", async () => {
+      // Upstream keeps pool.kubevirt.io/finalizer on a released VM and the delete hangs in Terminating.
+      const finalizers = (
+        await k.run(["get", "vm", "vm-pool-cirros-0", "-o", "jsonpath={.metadata.finalizers}"])
+      ).stdout;
+      expect(finalizers).not.toContain("pool.kubevirt.io/finalizer");
+      const deleted = await k.run(["delete", "vm", "vm-pool-cirros-0", "--wait", "--timeout=30s"]);
+      expect(deleted.stderr).toBe("");
+      expect(deleted.stdout.trim()).toBe('virtualmachine.kubevirt.io "vm-pool-cirros-0" deleted');
+      expect((await k.run(["get", "vm", "vm-pool-cirros-0"])).code).not.toBe(0);
+      // The pool's own VMs are untouched.
+      await r.tick();
+      expect(await names("vm", "kubevirt.io/vmpool=vm-pool-cirros")).toEqual([
+        "vm-pool-cirros-1",
+        "vm-pool-cirros-2",
+        "vm-pool-cirros-3",
+        "vm-pool-cirros-4",
+        "vm-pool-cirros-5",
+      ]);
+    });
+
     it("dataVolumeTemplates give each VM its own <dv>-<ordinal> DataVolume", async () => {
       expect((await k.run(["create", "-f", join(EXAMPLES, "vm-pool-fedora-dv.yaml")])).code).toBe(0);
       await r.tick();

@@ -85,7 +85,11 @@ describe("planPool: naming and gap filling", () => {
     const p = pool({ replicas: 3 });
     const p0 = plan({ pool: p, vms: [poolVM(p, 0, { owner })] });
     expect(ordinalsCreated(p0)).toEqual(expected);
-    expect(p0.actions.some((a) => a.target.name === `${POOL_NAME}-0`)).toBe(false);
+    // The only write to it: a released orphan loses the pool finalizer (see "lets go of a released VM").
+    const touched = p0.actions.filter((a) => a.target.name === `${POOL_NAME}-0`);
+    expect(touched.map((a) => (a.kind === "updateVM" ? a.change : a.kind))).toEqual(
+      owner === "none" ? ["removeFinalizer"] : [],
+    );
   });
 
   it("a terminating owned VM blocks its ordinal and still counts toward replicas", () => {
@@ -858,8 +862,11 @@ describe("planPool: autohealing", () => {
 
   it("never deletes failing VMs the pool does not own", () => {
     const p = pool({ replicas: 1, spec: { autohealing: {} } });
-    const foreign = poolVM(p, 1, { owner: "none", status: { startFailure: { consecutiveFailCount: 9 } } });
+    const foreign = poolVM(p, 1, { owner: "other", status: { startFailure: { consecutiveFailCount: 9 } } });
     expect(plan({ pool: p, vms: [poolVM(p, 0), foreign] }).actions).toEqual([]);
+    const released = poolVM(p, 1, { owner: "none", status: { startFailure: { consecutiveFailCount: 9 } } });
+    const actions = plan({ pool: p, vms: [poolVM(p, 0), released] }).actions;
+    expect(actions.map((a) => (a.kind === "updateVM" ? a.change : a.kind))).toEqual(["removeFinalizer"]);
   });
 
   it("still heals while paused, and the healed VM counts as terminating for scale-in", () => {
@@ -942,8 +949,38 @@ describe("planPool: paused, release, finalizers, deletion", () => {
   it("never adopts an orphan, even when its labels match", () => {
     const p = pool({ replicas: 1 });
     const result = plan({ pool: p, vms: [poolVM(p, 0, { owner: "none" })] });
-    expect(result.actions.map((a) => [a.kind, a.target.name])).toEqual([["createVM", `${POOL_NAME}-1`]]);
+    expect(result.actions.map((a) => [a.kind, a.target.name])).toEqual([
+      ["updateVM", `${POOL_NAME}-0`],
+      ["createVM", `${POOL_NAME}-1`],
+    ]);
     expect(result.status?.desired.replicas).toBeUndefined();
+  });
+
+  it("lets go of a released VM (owner reference removed): its pool finalizer goes in one guarded patch", () => {
+    const p = pool({ replicas: 1 });
+    const released = poolVM(p, 0, { owner: "none" });
+    const result = plan({ pool: p, vms: [released, poolVM(p, 1)] });
+    expect(result.actions).toHaveLength(1);
+    expect(result.actions[0]).toMatchObject({
+      kind: "updateVM",
+      change: "removeFinalizer",
+      target: { name: `${POOL_NAME}-0` },
+      write: {
+        verb: "patch",
+        patchType: "json",
+        patch: [
+          { op: "test", path: "/metadata/uid", value: released.metadata.uid },
+          { op: "test", path: "/metadata/finalizers", value: [POOL_FINALIZER, VM_FINALIZER] },
+          { op: "replace", path: "/metadata/finalizers", value: [VM_FINALIZER] },
+        ],
+      },
+    });
+    // Once it is gone, or on a VM of another pool, or one that no longer matches: nothing.
+    const after = { ...released, metadata: { ...released.metadata, finalizers: [VM_FINALIZER] } };
+    expect(plan({ pool: p, vms: [after, poolVM(p, 1)] }).actions).toEqual([]);
+    expect(plan({ pool: p, vms: [poolVM(p, 0, { owner: "other" }), poolVM(p, 1)] }).actions).toEqual([]);
+    const unmatched = poolVM(p, 0, { owner: "none", labels: { other: "x" } });
+    expect(plan({ pool: p, vms: [unmatched, poolVM(p, 1)] }).actions).toEqual([]);
   });
 
   it("adds the pool finalizer, keeping the pool's other finalizers", () => {

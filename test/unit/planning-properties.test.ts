@@ -179,10 +179,9 @@ function poolActionAllowed(o: PoolObservation, action: PoolAction): boolean {
     case "updateVM":
       if (vm === undefined) return false;
       if (ownedByPool(vm)) return true;
-      // The documented exception: a deleting pool releases its finalizer on orphaned matching VMs.
+      // The documented exception: the pool lets go of its finalizer on orphaned (released) matching VMs.
       return (
         action.change === "removeFinalizer" &&
-        isDeleting(o.pool.metadata) &&
         matchesPool(vm) &&
         !vm.metadata.ownerReferences?.some((r) => r.controller === true)
       );
