@@ -21,6 +21,7 @@ export const TargetPodSchema = z.looseObject({
   metadata: z.looseObject({
     name: z.string(),
     namespace: z.string().optional(),
+    labels: z.record(z.string(), z.string()).nullish(),
     deletionTimestamp: z.string().nullish(),
     ownerReferences: z.array(z.looseObject({ kind: z.string(), name: z.string() })).nullish(),
     annotations: z.record(z.string(), z.string()).nullish(),
@@ -149,6 +150,11 @@ export function podRequests(
   return { requests };
 }
 
+/** Base units → milli-units rounded up like Quantity.MilliValue (rounding to micro first absorbs float noise). */
+function milli(value: number): number {
+  return Math.ceil(Math.round(value * 1e6) / 1e3);
+}
+
 /** How a Resource metric's target reads the samples. */
 export type ResourceTargetType = "Utilization" | "AverageValue";
 
@@ -169,17 +175,18 @@ export function resourceObservation(
   if (groups.ready.length === 0) {
     return { error: "did not receive metrics for targeted pods (pods might be unready)" };
   }
+  // In milli-units, as upstream sums resource.Quantity.MilliValue()s, so 0.06 of 0.3 cores is 20 %, never 19.
   let usage = 0;
-  for (const name of groups.ready) usage += samples.get(name)?.value ?? 0;
-  const averageUsage = usage / groups.ready.length;
+  for (const name of groups.ready) usage += milli(samples.get(name)?.value ?? 0);
+  const averageUsage = usage / groups.ready.length / 1000;
   if (target === "AverageValue") return { value: averageUsage, readyPods: groups.ready.length, ...counts };
   const requests = podRequests(pods, resource);
   if ("error" in requests) return { error: requests.error };
   let requested = 0;
-  for (const name of groups.ready) requested += requests.requests.get(name) ?? 0;
+  for (const name of groups.ready) requested += milli(requests.requests.get(name) ?? 0);
   if (requested <= 0) return { error: "no metrics returned matched known pods" };
   return {
-    value: (usage * 100) / requested,
+    value: Math.trunc((usage * 100) / requested),
     averageUsage,
     readyPods: groups.ready.length,
     ...counts,

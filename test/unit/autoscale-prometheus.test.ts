@@ -279,6 +279,7 @@ function launcherPod(vmi: string, options: { phase?: string; ready?: boolean; cp
     metadata: {
       name: `virt-launcher-${vmi}-abcde`,
       namespace: "default",
+      labels: { "kubevirt.io": "virt-launcher", "kubevirt.io/vmpool": vmi.replace(/-\d+$/, "") },
       ownerReferences: [
         { apiVersion: "kubevirt.io/v1", kind: "VirtualMachineInstance", name: vmi, uid: `uid-${vmi}` },
       ],
@@ -370,9 +371,37 @@ describe("the Prometheus pull source", () => {
     // (0.1 + 0.1 + 0.07) cores over 3 × 100m requested = 90 %.
     expect(observed?.metrics["Resource/cpu"]).toMatchObject({ readyPods: 3, missingPods: 0, unreadyPods: 0 });
     expect(observed?.metrics["Resource/cpu"]?.value).toBeCloseTo(90, 6);
-    expect(listed).toEqual([{ namespace: "default", labelSelector: "kubevirt.io/vmpool=pool" }]);
+    expect(listed).toEqual([{ namespace: "default", labelSelector: "kubevirt.io=virt-launcher" }]);
     expect(prom.received.map((r) => r.query)).toEqual([
       'sum by (name) (rate(kubevirt_vmi_cpu_usage_seconds_total{namespace="default",name=~"pool-0|pool-1|pool-2"}[1m]))',
+    ]);
+  });
+
+  it("reads a pass's targets with one pod list per namespace and one query per Resource query", async () => {
+    const listed: { labelSelector?: string; namespace?: string }[] = [];
+    const pods = ["web-0", "web-1", "batch-0", "batch-1", "batch-2", "other-0"].map((vmi) =>
+      launcherPod(vmi),
+    );
+    const kube = fakeKube(pods, listed);
+    prom.answer = rateAnswer({
+      "web-0": "0.1",
+      "web-1": "0.05",
+      "batch-0": "0.02",
+      "batch-1": "0.02",
+      "batch-2": "0.02",
+    });
+    const web = { ...pullTarget(hpa([CPU_50]), 2), selector: "kubevirt.io/vmpool=web" };
+    const batch = { ...pullTarget(hpa([CPU_50]), 3), selector: "kubevirt.io/vmpool=batch" };
+    const observed = await prometheusPullSource(settings()).observe([web, batch], {
+      kube,
+      log: silent,
+      now: NOW,
+    });
+    expect(observed.map((o) => o.metrics["Resource/cpu"]?.value)).toEqual([75, 20]);
+    expect(observed.map((o) => o.metrics["Resource/cpu"]?.readyPods)).toEqual([2, 3]);
+    expect(listed).toHaveLength(1);
+    expect(prom.received.map((r) => r.query)).toEqual([
+      'sum by (name) (rate(kubevirt_vmi_cpu_usage_seconds_total{namespace="default",name=~"batch-0|batch-1|batch-2|web-0|web-1"}[1m]))',
     ]);
   });
 

@@ -11,13 +11,16 @@
  * Placeholders in a query are replaced by PromQL-escaped text: `{{namespace}}`, `{{pool}}`, `{{kind}}`, and
  * `{{selector}}` (the metric's label selector as matchers) for External/Object; `{{object_kind}}`,
  * `{{object_name}}` for Object; `{{names}}` (a regex of the pool's VMI names) and `{{window}}` for Resource.
- * A metric Prometheus cannot answer gets an error, never a value: as in the HPA it can block a scale-down and
- * never cause a scale-up. Pods and ContainerResource metrics are left to other sources (no observation).
+ * A pass costs one pod list per namespace and one query per namespace and Resource query (over the VMIs of all
+ * its targets), plus one per External/Object metric. A metric Prometheus cannot answer gets an error, never a
+ * value: as in the HPA it can block a scale-down and never cause a scale-up. Pods and ContainerResource metrics
+ * are left to other sources.
  */
 import pMap from "p-map";
 import { z } from "zod";
 import { describeIssue } from "../../config";
 import { ReasonedError } from "../../errors";
+import { matches, parseSelector, type Selector } from "../../labels";
 import type { ObservedMetric } from "../../planning/hpa";
 import { metricKey } from "../../planning/hpa";
 import type { LabelSelector, NormalizedMetric } from "../../schemas";
@@ -30,7 +33,7 @@ import {
   type PromSample,
   promString,
 } from "./promql";
-import type { PullContext, PullObservation, PullSource, PullTarget } from "./types";
+import type { PullContext, PullSource, PullTarget } from "./types";
 
 /** On an HPA: JSON `{"<metric name>": "<PromQL>"}`; wins over `VMPOOL_PROMETHEUS_QUERIES`. */
 export const PROMETHEUS_QUERIES_ANNOTATION = "vmpool-functions.io/prometheus-queries";
@@ -42,6 +45,8 @@ export const DEFAULT_RESOURCE_QUERIES: Readonly<Record<string, string>> = {
 };
 
 export const DEFAULT_PROMETHEUS_TIMEOUT_MS = 5000;
+/** Queries of one pass in flight at once. */
+const QUERIES_IN_FLIGHT = 8;
 export const DEFAULT_PROMETHEUS_MAX_BYTES = 4 * 2 ** 20;
 export const DEFAULT_RATE_WINDOW = "1m";
 
@@ -253,15 +258,40 @@ async function customObservation(
 
 type ResourceMetric = NormalizedMetric & { readonly type: "Resource" };
 
-async function targetPods(reading: Reading, target: PullTarget): Promise<TargetPod[] | { error: string }> {
-  if (target.selector === undefined || target.selector === "") {
+/** The virt-launcher pods of a namespace, listed once per pass (`kubevirt.io=virt-launcher`). */
+const LAUNCHER_SELECTOR = "kubevirt.io=virt-launcher";
+
+/** One Resource query of a pass: its template, and the targets (with their VMI → pod maps) that need it. */
+interface ResourceQuery {
+  readonly template: string;
+  readonly namespace: string;
+  readonly uses: {
+    readonly index: number;
+    readonly metric: ResourceMetric;
+    readonly vmis: Map<string, string>;
+  }[];
+}
+
+/** The pods `selector` selects among a namespace's launcher pods, or why there are none to look at. */
+function selectedPods(
+  pods: readonly TargetPod[],
+  selector: string | undefined,
+): TargetPod[] | { error: string } {
+  if (selector === undefined || selector === "") {
     return { error: "the target's scale subresource has no status.selector" };
   }
+  let parsed: Selector;
   try {
-    const listed = await reading.context.kube.list("Pod", {
-      namespace: target.target.namespace,
-      labelSelector: target.selector,
-    });
+    parsed = parseSelector(selector);
+  } catch (err) {
+    return { error: `the target's selector ${JSON.stringify(selector)} is invalid: ${String(err)}` };
+  }
+  return pods.filter((pod) => matches(parsed, pod.metadata.labels ?? undefined));
+}
+
+async function listLaunchers(reading: Reading, namespace: string): Promise<TargetPod[] | { error: string }> {
+  try {
+    const listed = await reading.context.kube.list("Pod", { namespace, labelSelector: LAUNCHER_SELECTOR });
     return listed.flatMap((pod) => {
       const parsed = TargetPodSchema.safeParse(pod);
       return parsed.success ? [parsed.data] : [];
@@ -271,75 +301,131 @@ async function targetPods(reading: Reading, target: PullTarget): Promise<TargetP
   }
 }
 
-/** Resource metrics of one target: one pod list, then one query per metric over the pods' VMIs. */
-async function resourceObservations(
+/**
+ * Every target's Resource metrics in few requests: one pod list per namespace, and one query per namespace and
+ * query template over the VMIs of all the targets that use it; the answers are split by VMI name.
+ */
+async function observeResources(
   reading: Reading,
-  metrics: readonly ResourceMetric[],
-  target: PullTarget,
-): Promise<Record<string, ObservedMetric>> {
-  const out: Record<string, ObservedMetric> = {};
-  const pods = await targetPods(reading, target);
-  if ("error" in pods) {
-    for (const metric of metrics) out[metricKey(metric)] = { error: pods.error };
-    return out;
-  }
-  const podOfVmi = new Map<string, string>();
-  for (const pod of pods) {
-    const vmi = vmiNameOf(pod);
-    if (vmi !== undefined) podOfVmi.set(vmi, pod.metadata.name);
-  }
+  targets: readonly PullTarget[],
+  out: Record<string, ObservedMetric>[],
+): Promise<void> {
   const { settings, context } = reading;
   const now = context.now.getTime();
-  const names = promString(exactAlternation([...podOfVmi.keys()].sort()));
+  const wanted = targets.map((target) =>
+    target.spec.metrics.filter(
+      (metric): metric is ResourceMetric =>
+        metric.type === "Resource" && handlesMetric(settings, metric, target.hpa),
+    ),
+  );
+  const namespaces = [
+    ...new Set(targets.filter((_, i) => (wanted[i] ?? []).length > 0).map((t) => t.target.namespace)),
+  ];
+  const launchers = new Map(
+    await Promise.all(namespaces.map(async (ns) => [ns, await listLaunchers(reading, ns)] as const)),
+  );
+  const podsOf: (TargetPod[] | undefined)[] = targets.map(() => undefined);
+  const queries = new Map<string, ResourceQuery>();
+  targets.forEach((target, index) => {
+    const metrics = wanted[index] ?? [];
+    if (metrics.length === 0) return;
+    const listed = launchers.get(target.target.namespace) ?? [];
+    const pods = "error" in listed ? listed : selectedPods(listed, target.selector);
+    if ("error" in pods) {
+      for (const metric of metrics)
+        out[index] = { ...out[index], [metricKey(metric)]: { error: pods.error } };
+      return;
+    }
+    podsOf[index] = pods;
+    const vmis = new Map<string, string>();
+    for (const pod of pods) {
+      const vmi = vmiNameOf(pod);
+      if (vmi !== undefined) vmis.set(vmi, pod.metadata.name);
+    }
+    for (const metric of metrics) {
+      const found = lookupQuery(target.hpa, settings.queries, `resource:${metric.name}`) ?? {
+        query: DEFAULT_RESOURCE_QUERIES[metric.name] ?? "",
+      };
+      if ("error" in found) {
+        out[index] = { ...out[index], [metricKey(metric)]: { error: found.error } };
+        continue;
+      }
+      const key = `${target.target.namespace}\n${found.query}`;
+      const query = queries.get(key) ?? {
+        template: found.query,
+        namespace: target.target.namespace,
+        uses: [],
+      };
+      query.uses.push({ index, metric, vmis });
+      queries.set(key, query);
+    }
+  });
   const windowMs = durationMs(settings.window);
-  for (const metric of metrics) {
-    const key = metricKey(metric);
-    const type = metric.target.type === "Utilization" ? "Utilization" : "AverageValue";
-    const template = lookupQuery(target.hpa, settings.queries, `resource:${metric.name}`) ?? {
-      query: DEFAULT_RESOURCE_QUERIES[metric.name] ?? "",
-    };
-    if ("error" in template) {
-      out[key] = { error: template.error };
-      continue;
-    }
-    if (podOfVmi.size === 0) {
-      // No virt-launcher pods: nothing to ask Prometheus; the HPA's own error says so.
-      out[key] = resourceObservation(pods, new Map(), metric.name, type, now);
-      continue;
-    }
-    let series: PromSample[];
-    try {
-      const promql = renderQuery(template.query, { ...valuesOf(target), names, window: settings.window });
-      series = await instantQuery(settings.endpoint, promql, context.now);
-    } catch (err) {
-      out[key] = { error: detail(err) };
-      continue;
-    }
-    const samples = new Map<string, PodSample>();
-    for (const sample of series) {
-      const pod = podOfVmi.get(sample.labels.name ?? "");
-      // A NaN or negative rate is no sample at all: the pod counts as missing, as without metrics-server data.
-      if (pod === undefined || !Number.isFinite(sample.value) || sample.value < 0) continue;
-      samples.set(pod, { value: sample.value, timestamp: now, windowMs });
-    }
-    out[key] = resourceObservation(pods, samples, metric.name, type, now);
-  }
-  return out;
+  await pMap(
+    [...queries.values()],
+    async (query) => {
+      const names = [...new Set(query.uses.flatMap((use) => [...use.vmis.keys()]))].sort();
+      let series: PromSample[] = [];
+      let failure: string | undefined;
+      if (names.length > 0) {
+        try {
+          const promql = renderQuery(query.template, {
+            namespace: promString(query.namespace),
+            names: promString(exactAlternation(names)),
+            window: settings.window,
+          });
+          series = await instantQuery(settings.endpoint, promql, context.now);
+        } catch (err) {
+          failure = detail(err);
+        }
+      }
+      const byVmi = new Map<string, number>();
+      for (const sample of series) {
+        // A NaN or negative rate is no sample at all: the pod counts as missing, as without metrics-server data.
+        if (sample.labels.name !== undefined && Number.isFinite(sample.value) && sample.value >= 0)
+          byVmi.set(sample.labels.name, sample.value);
+      }
+      for (const use of query.uses) {
+        const key = metricKey(use.metric);
+        if (failure !== undefined) {
+          out[use.index] = { ...out[use.index], [key]: { error: failure } };
+          continue;
+        }
+        const samples = new Map<string, PodSample>();
+        for (const [vmi, pod] of use.vmis) {
+          const value = byVmi.get(vmi);
+          if (value !== undefined) samples.set(pod, { value, timestamp: now, windowMs });
+        }
+        const type = use.metric.target.type === "Utilization" ? "Utilization" : "AverageValue";
+        out[use.index] = {
+          ...out[use.index],
+          [key]: resourceObservation(podsOf[use.index] ?? [], samples, use.metric.name, type, now),
+        };
+      }
+    },
+    { concurrency: QUERIES_IN_FLIGHT },
+  );
 }
 
-async function observeTarget(reading: Reading, target: PullTarget): Promise<PullObservation> {
-  const handled = target.spec.metrics.filter((metric) => handlesMetric(reading.settings, metric, target.hpa));
-  const resources = handled.filter((metric): metric is ResourceMetric => metric.type === "Resource");
-  const custom = handled.filter((metric) => metric.type !== "Resource");
-  const [fromResources, fromCustom] = await Promise.all([
-    resources.length > 0 ? resourceObservations(reading, resources, target) : {},
-    Promise.all(
-      custom.map(
-        async (metric) => [metricKey(metric), await customObservation(reading, metric, target)] as const,
-      ),
-    ),
-  ]);
-  return { metrics: { ...fromResources, ...Object.fromEntries(fromCustom) } };
+/** Every target's External and Object metrics: one query each (their queries differ). */
+async function observeCustom(
+  reading: Reading,
+  targets: readonly PullTarget[],
+  out: Record<string, ObservedMetric>[],
+): Promise<void> {
+  const jobs = targets.flatMap((target, index) =>
+    target.spec.metrics
+      .filter((metric) => metric.type !== "Resource" && handlesMetric(reading.settings, metric, target.hpa))
+      .map((metric) => ({ index, metric, target })),
+  );
+  await pMap(
+    jobs,
+    async ({ index, metric, target }) => {
+      const observed = await customObservation(reading, metric, target);
+      out[index] = { ...out[index], [metricKey(metric)]: observed };
+    },
+    { concurrency: QUERIES_IN_FLIGHT },
+  );
 }
 
 /** Resource cpu and memory always (KubeVirt's series); External and Object metrics that have a query. */
@@ -357,9 +443,6 @@ function handlesMetric(settings: PrometheusSettings, metric: NormalizedMetric, h
       return false;
   }
 }
-
-/** Targets of one pass read at once, but not all at once: this many HPAs' queries in flight. */
-const TARGETS_IN_FLIGHT = 8;
 
 /**
  * The Prometheus pull source over `settings`, or over the environment's (`VMPOOL_PROMETHEUS_*`, read once on first
@@ -383,7 +466,9 @@ export function prometheusPullSource(
       const configured = current();
       if (configured === undefined) return targets.map(() => ({ metrics: {} }));
       const reading: Reading = { settings: configured, context };
-      return pMap(targets, (target) => observeTarget(reading, target), { concurrency: TARGETS_IN_FLIGHT });
+      const out: Record<string, ObservedMetric>[] = targets.map(() => ({}));
+      await Promise.all([observeResources(reading, targets, out), observeCustom(reading, targets, out)]);
+      return out.map((metrics) => ({ metrics }));
     },
   };
 }
