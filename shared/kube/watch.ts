@@ -11,8 +11,16 @@ import { z } from "zod";
 import type { Logger } from "../log";
 import { ObjectWithMetaSchema } from "../schemas";
 
-/** What a watch reports of an object: its metadata (name, namespace, uid, resourceVersion, labels, owners). */
-export type WatchedObject = z.infer<typeof ObjectWithMetaSchema>;
+/**
+ * What a watch keeps and reports of an object: the metadata that says which pool it belongs to, nothing else (a
+ * cluster's VMs and VMIs are held in memory, so not their specs and statuses).
+ */
+export type WatchedObject = {
+  readonly metadata: Pick<
+    z.infer<typeof ObjectWithMetaSchema>["metadata"],
+    "name" | "namespace" | "uid" | "resourceVersion" | "labels" | "ownerReferences" | "deletionTimestamp"
+  >;
+};
 
 export type WatchChangeType = "ADDED" | "MODIFIED" | "DELETED";
 
@@ -149,7 +157,13 @@ export function startReflector(
 
   const parse = (value: unknown): WatchedObject | undefined => {
     const parsed = ObjectWithMetaSchema.safeParse(value);
-    if (parsed.success) return parsed.data;
+    if (parsed.success) {
+      const { name, namespace, uid, resourceVersion, labels, ownerReferences, deletionTimestamp } =
+        parsed.data.metadata;
+      return {
+        metadata: { name, namespace, uid, resourceVersion, labels, ownerReferences, deletionTimestamp },
+      };
+    }
     stats.unreadable++;
     log.debug({ resource: what, issue: parsed.error.issues[0]?.message }, "skipped an unreadable object");
     return undefined;
