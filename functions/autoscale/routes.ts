@@ -12,6 +12,7 @@ import {
   autoscale,
   autoscaleConfigFromEnv,
   type Delivery,
+  PULL_SOURCES,
   type Signal,
   type SignalSource,
   SOURCES,
@@ -35,6 +36,8 @@ export function autoscaleDeps(runtime: Runtime, config: AutoscaleConfig): Autosc
       maxReplicas: runtime.settings.VMPOOL_MAX_REPLICAS,
       concurrency: runtime.settings.VMPOOL_CONCURRENCY,
       deadlineMs: runtime.settings.VMPOOL_PASS_DEADLINE_MS,
+      pullSources: config.pullSources.map((name) => PULL_SOURCES[name]),
+      intervalMs: config.intervalSeconds * 1000,
     },
   };
 }

@@ -27,9 +27,13 @@ export type FunctionName = (typeof FUNCTION_NAMES)[number];
 /** The bus every AWS service event (CloudWatch alarms) and every scheduled rule lives on. */
 export const DEFAULT_BUS = "default";
 
+/** The scheduled autoscale pass under `npm start`: the HPA controller's 15 s sync period. */
+export const LOCAL_AUTOSCALE_INTERVAL_MS = 15_000;
+
 /**
  * Schedules shared by EventBridge and the local scheduler. The reconcile timer runs every minute in AWS (the
- * finest a rule allows) and every 10 s under `npm start`.
+ * finest a rule allows) and every 10 s under `npm start`; the autoscale pass (`autoscale-all`, reading every HPA's
+ * metrics from the pull sources) every minute in AWS, the floor there, and every 15 s under `npm start`.
  */
 export const SCHEDULES: readonly ScheduleDefinition<FunctionName>[] = [
   {
@@ -37,6 +41,12 @@ export const SCHEDULES: readonly ScheduleDefinition<FunctionName>[] = [
     scheduleExpression: "rate(1 minute)",
     target: "reconcile",
     localIntervalMs: LOCAL_DEFAULT_INTERVAL_MS,
+  },
+  {
+    name: "autoscale-schedule",
+    scheduleExpression: "rate(1 minute)",
+    target: "autoscale",
+    localIntervalMs: LOCAL_AUTOSCALE_INTERVAL_MS,
   },
 ];
 

@@ -39,6 +39,9 @@ export const devFlagsSchema = z.strictObject({
   fault: z.array(z.string()).default([]),
   seed: z.coerce.number().int().default(1),
   "interval-ms": z.coerce.number().int().min(100).max(86_400_000).optional(),
+  "autoscale-interval-ms": z.coerce.number().int().min(100).max(86_400_000).optional(),
+  /** The alert-driven demo: simulated CPU load → Alertmanager alerts every 15 s (the pull path needs none). */
+  "alert-emitter": z.boolean().default(false),
   real: z.boolean().default(false),
   /** Plain HTTP and no token on the local cluster (benchmarks of the bare server); the Host check stays. */
   insecure: z.boolean().default(false),
@@ -135,6 +138,9 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
     devMode: true,
     schedule: true,
     ...(flags["interval-ms"] === undefined ? {} : { intervalMs: flags["interval-ms"] }),
+    ...(flags["autoscale-interval-ms"] === undefined
+      ? {}
+      : { autoscaleIntervalMs: flags["autoscale-interval-ms"] }),
     // kube-apiserver calls admission webhooks over HTTPS only: a second listener with a certificate of its CA.
     ...(real ? { tls: { ...real.webhookTls, port: 0 } } : {}),
     ...(admission ? { tls: { ...admission.webhookTls, port: 0 } } : {}),
@@ -142,9 +148,10 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
   const admissionUrl = functions.httpsUrl ? `${functions.httpsUrl}/hooks/admission` : undefined;
   if (real && admissionUrl) await real.installAdmission(admissionUrl);
   if (admission && admissionUrl) await admission.install(admissionUrl);
-  // The local demo: the simulated CPU load of each pool's VMIs becomes Alertmanager alerts every 15 s.
+  // The alert-driven demo (`--alert-emitter`): the simulated CPU load of each pool's VMIs becomes Alertmanager
+  // alerts every 15 s. By default the scheduled autoscale pass reads the same load from metrics.k8s.io instead.
   const emitter =
-    (cluster || real) && secrets.alertmanagerToken
+    flags["alert-emitter"] && (cluster || real) && secrets.alertmanagerToken
       ? startAlertEmitter({
           kube: functions.runtime.kube,
           url: `${functions.url}/hooks/alertmanager`,
@@ -167,7 +174,9 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
   print(
     `Function server: ${functions.url}  (POST /reconcile, /hooks/alertmanager, /hooks/slack, /hooks/mattermost, /hooks/events, /hooks/admission; GET /healthz, /metrics)`,
   );
-  print(`Scheduler: reconcile-all every ${functions.intervalMs / 1000} s`);
+  print(
+    `Scheduler: reconcile-all every ${functions.intervalMs / 1000} s, autoscale-all every ${functions.autoscaleIntervalMs / 1000} s (HPAs read from ${process.env.VMPOOL_AUTOSCALE_PULL_SOURCES || "metrics-server"})`,
+  );
   if ((real || admission) && admissionUrl)
     print(
       `Admission webhook: ${admissionUrl} (ValidatingWebhookConfiguration vmpool-functions): writes trigger passes`,

@@ -49,6 +49,8 @@ async function dev(args: string[]): Promise<void> {
       fault: { type: "string", multiple: true },
       seed: { type: "string" },
       "interval-ms": { type: "string" },
+      "autoscale-interval-ms": { type: "string" },
+      "alert-emitter": { type: "boolean" },
       real: { type: "boolean" },
       insecure: { type: "boolean" },
     },

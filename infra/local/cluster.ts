@@ -103,7 +103,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       : startSimulator(registry, store, options.simulator ?? {}, writes);
 
   const secure = options.secure;
-  const ctx = { registry, writes, faults, serverAddress: "", auth: { token: secure?.token } };
+  const load = options.simulator ? options.simulator.defaultCpuLoad : undefined;
+  const metrics = load === undefined ? {} : { defaultCpuLoad: load };
+  const ctx = { registry, writes, faults, serverAddress: "", auth: { token: secure?.token }, metrics };
   const app = createApiApp(ctx);
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve(

@@ -5,6 +5,7 @@
  * Shapes follow apiserver `endpoints/discovery` and apiextensions' discovery controller.
  */
 import { createHash } from "node:crypto";
+import { metricsAggregatedGroup, metricsLegacyGroup } from "./metrics-api";
 import {
   apiGroups,
   groupVersion,
@@ -112,7 +113,7 @@ function aggregatedGroup(name: string, versions: readonly string[]): Json {
 export function aggregatedDiscovery(core: boolean, format: "v2" | "v2beta1"): Json {
   const items = core
     ? [aggregatedGroup("", ["v1"])]
-    : apiGroups().map((g) => aggregatedGroup(g.name, g.versions));
+    : [...apiGroups().map((g) => aggregatedGroup(g.name, g.versions)), metricsAggregatedGroup()];
   return { kind: "APIGroupDiscoveryList", apiVersion: `apidiscovery.k8s.io/${format}`, metadata: {}, items };
 }
 
@@ -133,7 +134,8 @@ export function legacyGroupList(): Json {
   return {
     kind: "APIGroupList",
     apiVersion: "v1",
-    groups: apiGroups().map((g) => legacyGroup(g.name, g.versions)),
+    // metrics.k8s.io is an aggregated API (./metrics-api.ts), listed after the built-in and CRD groups.
+    groups: [...apiGroups().map((g) => legacyGroup(g.name, g.versions)), metricsLegacyGroup()],
   };
 }
 

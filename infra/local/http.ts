@@ -36,7 +36,7 @@ import {
 } from "./errors";
 import { type FaultInjector, faultConfigSchema, type Verb } from "./faults";
 import { type FieldEvent, fieldValidationOf, isFieldValidation, scanFields } from "./fieldvalidation";
-import { mountMetricsApi } from "./metrics-api";
+import { type MetricsApiOptions, mountMetricsApi } from "./metrics-api";
 import { OPENAPI_V2_PROTOBUF, openApiV3Document, openApiV3Root } from "./openapi";
 import { decodeProtobufBody, isProtobufContentType } from "./protobuf";
 import {
@@ -71,6 +71,8 @@ export interface ApiAppContext {
   readonly faults: FaultInjector;
   /** How clients reach this server (for `/api`'s serverAddressByClientCIDRs). */
   serverAddress: string;
+  /** The resource metrics API's load model (the simulator's default CPU load). */
+  readonly metrics?: MetricsApiOptions;
   /** The Host check and bearer token (./auth.ts); undefined: loopback Host names only, no token. */
   readonly auth?: ApiAuth;
 }
@@ -144,7 +146,7 @@ export function createApiApp(ctx: ApiAppContext): Hono<Env> {
 
   app.get("/api", (c) => discovery(c, true, ctx.serverAddress));
   app.get("/apis", (c) => discovery(c, false, ctx.serverAddress));
-  mountMetricsApi(app, registry);
+  mountMetricsApi(app, registry, ctx.metrics);
   app.all("/api/*", (c) => handleResource(c, registry, ctx.faults, ctx.writes));
   app.all("/apis/*", (c) => handleResource(c, registry, ctx.faults, ctx.writes));
   return app;

@@ -12,6 +12,7 @@ import {
   type HpaCondition,
   type MetricStatus,
   mergeConditions,
+  type ObservedMetric,
   type StepDecision,
 } from "../planning/hpa";
 import type { HpaSpecV2, StepScalingConfig } from "../schemas";
@@ -31,6 +32,13 @@ export interface PoolDecisionInput {
   readonly now: Date;
   /** Hard ceiling on replicas any alert may set (`VMPOOL_MAX_REPLICAS`). */
   readonly ceiling: number;
+  /**
+   * What the pull sources read for this HPA, keyed by `metricKey` (undefined: no pull source is configured or
+   * handles any of its metrics). A signal's value fills a metric only where this has none.
+   */
+  readonly pulled?: Readonly<Record<string, ObservedMetric>>;
+  /** Running and Ready pods of the target, when a pull source saw them. */
+  readonly readyPodCount?: number;
 }
 
 /** A decision in HPA terms, from metrics or from a step. */
@@ -49,7 +57,8 @@ export type PoolDecision =
 export function decidePool(input: PoolDecisionInput): PoolDecision {
   const spec = withCeiling(input.spec, input.ceiling);
   const observations = input.signals.filter((signal) => signal.kind === "observation");
-  if (observations.length > 0) return decideFromObservations(input, spec, observations);
+  if (observations.length > 0 || input.pulled !== undefined)
+    return decideFromObservations(input, spec, observations);
   const firing = input.signals.some((signal) => signal.kind === "firing");
   const step = stepConfigOf(input.hpa);
   if (step.kind === "invalid") {
@@ -92,7 +101,13 @@ function decideFromObservations(
   spec: HpaSpecV2,
   observations: readonly Signal[],
 ): PoolDecision {
-  const { metrics, unmatched } = observationsFor(spec, observations);
+  const pushed = observationsFor(spec, observations);
+  const { unmatched } = pushed;
+  // Pulled observations win; a signal's value fills in where the pull source has none (or could not read it).
+  const metrics: Record<string, ObservedMetric> = { ...pushed.metrics };
+  for (const [key, observed] of Object.entries(input.pulled ?? {})) {
+    if (observed.error === undefined || metrics[key] === undefined) metrics[key] = observed;
+  }
   if (Object.keys(metrics).length === 0) {
     return {
       kind: "skipped",
@@ -105,6 +120,7 @@ function decideFromObservations(
     hpa: spec,
     currentReplicas: input.currentReplicas,
     statusReplicas: input.statusReplicas,
+    ...(input.readyPodCount === undefined ? {} : { readyPodCount: input.readyPodCount }),
     metrics,
     history: input.history,
     now: input.now,

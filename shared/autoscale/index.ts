@@ -2,11 +2,18 @@
  * shared/autoscale turns metric alerts into HPA-compatible scale decisions for KubeVirt pools: signal sources
  * (Alertmanager, Grafana, CloudWatch via EventBridge, a plain metric push) registered in one map, the pure
  * per-pool decision on top of shared/planning/hpa, and the use-case that persists history and delivery keys on
- * the HPA, writes the scale subresource, the HPA status and Events, and requests a reconcile. Also the local
- * demo's alert emitter and the CPU-load setter behind `vmpool load`.
+ * the HPA, writes the scale subresource, the HPA status and Events, and requests a reconcile; pull sources (the
+ * resource metrics API, …) and `autoscaleAll`, the scheduled pass that reads them for every HPA like the HPA
+ * controller's sync loop. Also the local demo's alert emitter and the CPU-load setter behind `vmpool load`.
  */
 export { grafanaSignature, type HmacConfig } from "./auth";
-export { type AutoscaleConfig, autoscaleConfigFromEnv, autoscaleEnvSchema } from "./config";
+export { type AutoscaleAllReport, autoscaleAll, type HpaPassResult, targetOf } from "./all";
+export {
+  type AutoscaleConfig,
+  autoscaleConfigFromEnv,
+  autoscaleEnvSchema,
+  DEFAULT_AUTOSCALE_INTERVAL_SECONDS,
+} from "./config";
 export { type Decided, decidePool, type PoolDecision, type PoolDecisionInput, statusAfter } from "./decide";
 export {
   type AlertEmitter,

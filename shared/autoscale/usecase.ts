@@ -19,10 +19,12 @@ import {
   type History,
   type HpaCondition,
   type HpaEvent,
+  holdLatestRecommendation,
+  onlyRefreshed,
   rescaleFailed,
 } from "../planning/hpa";
 import { formatRef, type PoolRef } from "../reconcile";
-import { normalizeHpa } from "../schemas";
+import { type HpaSpecV2, normalizeHpa } from "../schemas";
 import { type Decided, decidePool, statusAfter } from "./decide";
 import {
   DELIVERIES_ANNOTATION,
@@ -30,10 +32,13 @@ import {
   encodeLedger,
   hasDelivery,
   type Ledger,
+  ledgerRoom,
   rememberDeliveries,
 } from "./ledger";
-import { type HpaObject, standDownReason, targetsPool } from "./policy";
+import { type HpaObject, standDownReason, stepConfigOf, targetsPool } from "./policy";
+import { pullMetrics } from "./pull";
 import type { Signal, SourceName } from "./signal";
+import type { PullObservation, PullSource } from "./sources/types";
 
 /** The HPA controller's event source component (`kubectl describe` shows it in the From column). */
 export const HPA_COMPONENT = "horizontal-pod-autoscaler";
@@ -53,6 +58,13 @@ export interface AutoscaleOptions {
   readonly deadlineMs?: number;
   /** Decide-and-persist attempts per pool before giving up on conflicts. Default 8. */
   readonly maxAttempts?: number;
+  /**
+   * Where current metrics are read from (`VMPOOL_AUTOSCALE_PULL_SOURCES`), by the scheduled pass and by every
+   * alert's evaluation ("evaluate now"); an alert's value fills in only what they do not read. Default none.
+   */
+  readonly pullSources?: readonly PullSource[];
+  /** How often the scheduled pass evaluates (its schedule's interval), in ms. Default 60 s. */
+  readonly intervalMs?: number;
 }
 
 export interface AutoscaleDeps {
@@ -69,9 +81,11 @@ export interface AutoscaleDeps {
 /**
  * What came of one alert: Scaled (from → to), Unchanged (with the HPA's reason), Duplicate (a repeated delivery),
  * StoodDown (another autoscaler acts on the target), NotFound (no such pool, or no HPA for it), Ignored (nothing
- * to decide), Failed (the API refused; `status` 503 when a retry can help).
+ * to decide), Failed (the API refused; `status` 503 when a retry can help), Skipped (the scheduled pass has nothing
+ * to read an HPA's metrics with, or leaves it to alerts).
  */
 export type AlertOutcome =
+  | "Skipped"
   | "Scaled"
   | "Unchanged"
   | "Duplicate"
@@ -102,27 +116,38 @@ export interface AutoscaleReport {
   readonly results: readonly AlertResult[];
 }
 
-type PoolResult = Omit<AlertResult, "alert" | "source" | "pool">;
+/** What came of one pool's evaluation, before it is reported per alert. */
+export type PoolResult = Omit<AlertResult, "alert" | "source" | "pool">;
 
-interface Settings {
+/** The options with their defaults applied. */
+export interface Settings {
   readonly ttlMs: number;
   readonly windowMs: number;
   readonly ceiling: number;
   readonly fieldManager: string;
   readonly maxAttempts: number;
+  readonly pullSources: readonly PullSource[];
+  readonly intervalMs: number;
+}
+
+/** Applies the defaults of `AutoscaleOptions`. */
+export function settingsOf(options: AutoscaleOptions): Settings {
+  return {
+    ttlMs: (options.dedupeSeconds ?? 300) * 1000,
+    windowMs: (options.foreignWindowSeconds ?? 600) * 1000,
+    ceiling: options.maxReplicas ?? 1000,
+    fieldManager: options.fieldManager ?? DEFAULT_FIELD_MANAGER,
+    maxAttempts: options.maxAttempts ?? 8,
+    pullSources: options.pullSources ?? [],
+    intervalMs: options.intervalMs ?? 60_000,
+  };
 }
 
 /** Decides and acts on every signal of one delivery. Never throws for API trouble: it becomes a Failed result. */
 export async function autoscale(deps: AutoscaleDeps, signals: readonly Signal[]): Promise<AutoscaleReport> {
   const options = deps.options ?? {};
   const kube = deps.kube.withDeadline(Date.now() + (options.deadlineMs ?? 25_000));
-  const settings: Settings = {
-    ttlMs: (options.dedupeSeconds ?? 300) * 1000,
-    windowMs: (options.foreignWindowSeconds ?? 600) * 1000,
-    ceiling: options.maxReplicas ?? 1000,
-    fieldManager: options.fieldManager ?? DEFAULT_FIELD_MANAGER,
-    maxAttempts: options.maxAttempts ?? 8,
-  };
+  const settings = settingsOf(options);
   const groups = groupByPool(signals);
   const perPool = await pMap(
     groups,
@@ -185,7 +210,7 @@ async function autoscalePool(
 }
 
 /** 503 when a retry can help (AM and EventBridge retry 5xx), the error's own 4xx when it is ours, else 500. */
-function failureStatus(err: unknown): number {
+export function failureStatus(err: unknown): number {
   if (!(err instanceof ReasonedError)) return 500;
   if (err.retryable) return 503;
   return !isKubeError(err) && err.status >= 400 && err.status < 500 ? err.status : 500;
@@ -227,7 +252,8 @@ async function observe(
     : [];
   const isRepeat = (s: Signal) => s.deliveryKey !== undefined && hasDelivery(ledger, s.deliveryKey);
   // A delivery already acted on costs one list: storms of repeats never read the target.
-  if (matching.length === 1 && signals.every(isRepeat)) return answered(duplicate(hpaName));
+  if (matching.length === 1 && signals.length > 0 && signals.every(isRepeat))
+    return answered(duplicate(hpaName));
   const scale = await kube.getScale(ref.kind, ref.namespace, ref.name);
   if (!scale) {
     const message = `${ref.kind} ${ref.namespace}/${ref.name} does not exist`;
@@ -252,7 +278,28 @@ async function observe(
     return answered({ outcome: "StoodDown", status: 200, hpa: hpaName, ...standDown });
   }
   const repeats = resultsFor(signals.filter(isRepeat), duplicate(hpaName));
-  const fresh = signals.filter((s) => !isRepeat(s));
+  const unseen = signals.filter((s) => !isRepeat(s));
+  // Live keys are never forgotten early; while the ledger is full, new keyed deliveries wait (503, retried).
+  const room = ledgerRoom(ledger, settings.ttlMs);
+  const keyed = [...new Set(unseen.flatMap((s) => (s.deliveryKey === undefined ? [] : [s.deliveryKey])))];
+  const admitted = new Set(keyed.slice(0, room.free));
+  const fresh = unseen.filter((s) => s.deliveryKey === undefined || admitted.has(s.deliveryKey));
+  const refused = unseen.filter((s) => s.deliveryKey !== undefined && !admitted.has(s.deliveryKey));
+  if (refused.length > 0) {
+    const retry = Math.max(1, Math.ceil((room.nextFreeAt - now.getTime()) / 1000));
+    const message = `${hpaName} remembers ${ledger.length} deliveries from the last ${settings.ttlMs / 1000} s (the most it keeps); retry in ${retry} s`;
+    log.warn({ pool, hpa: hpaName, refused: refused.length }, message);
+    repeats.push(
+      ...resultsFor(refused, {
+        outcome: "Failed",
+        status: 503,
+        reason: "TooManyDeliveries",
+        message,
+        hpa: hpaName,
+      }),
+    );
+  }
+  if (fresh.length === 0) return { kind: "answered", results: repeats };
   return { kind: "decide", hpa, hpaName, scale, ledger, fresh, repeats };
 }
 
@@ -271,54 +318,23 @@ async function decideAndAct(
     if (observed.kind === "answered") return observed.results;
     const { hpa, hpaName, scale, ledger, fresh, repeats } = observed;
     const spec = normalizeHpa(hpa);
-    const history = decodeHistory(hpa.metadata.annotations?.[HISTORY_ANNOTATION]);
-    if (history.problem)
-      log.warn({ pool, hpa: hpaName, ...history.problem }, "discarded the autoscaling history");
-    const current = scale.spec?.replicas ?? 0;
-    const outcome = decidePool({
-      hpa,
-      spec,
-      currentReplicas: current,
-      statusReplicas: scale.status?.replicas ?? current,
-      signals: fresh,
-      history,
-      now,
-      ceiling: settings.ceiling,
-    });
-    if (outcome.kind === "skipped") {
-      log.info({ pool, hpa: hpaName, reason: outcome.reason }, outcome.message);
-      const { kind: _kind, outcome: result, ...why } = outcome;
-      return [...repeats, ...resultsFor(fresh, { outcome: result, status: 200, hpa: hpaName, ...why })];
-    }
-
-    const decision = outcome.decision;
-    const keys = fresh.flatMap((s) => (s.deliveryKey === undefined ? [] : [s.deliveryKey]));
-    const persisted = await persist(
-      kube,
-      hpa,
-      decision.history,
-      rememberDeliveries(ledger, keys, now.getTime()),
-    );
-    if (persisted === "Conflict") {
-      if (attempt >= settings.maxAttempts) {
-        throw new ReasonedError("Conflict", `${hpaName} kept changing under us (${attempt} attempts)`, {
-          retryable: true,
-          status: 503,
-        });
-      }
-      // Concurrent deciders for one pool all conflict on the same version: spread their retries out.
-      await pause(Math.min(200, 5 * 2 ** attempt) * (deps.random ?? Math.random)());
+    // "Evaluate now": an alert's evaluation reads the pull sources too (step-scaled HPAs decide from the alert).
+    const pulled =
+      settings.pullSources.length > 0 && stepConfigOf(hpa).kind === "absent"
+        ? await pullOne(deps, settings, kube, hpa, spec, ref, scale, now)
+        : undefined;
+    const once = await decideOnce(deps, settings, ref, { hpa, hpaName, scale, ledger, fresh, pulled, now });
+    if (once.kind === "conflict") {
+      await conflictPause(deps, settings, hpaName, attempt);
       continue;
     }
-    const done = await act(deps, ref, persisted, decision, ledger, now);
-    const result = resultOf(decision, hpaName, done);
+    const { result } = once;
     log.info(
       {
         pool,
         hpa: hpaName,
         alerts: fresh.map((s) => s.id),
-        mode: decision.mode,
-        from: current,
+        from: result.from,
         to: result.to,
         reason: result.reason,
       },
@@ -326,6 +342,117 @@ async function decideAndAct(
     );
     return [...repeats, ...resultsFor(fresh, result)];
   }
+}
+
+/** Reads one HPA's metrics from the pull sources (the alert path's immediate evaluation). */
+async function pullOne(
+  deps: AutoscaleDeps,
+  settings: Settings,
+  kube: Kube,
+  hpa: HpaObject,
+  spec: HpaSpecV2,
+  ref: PoolRef,
+  scale: Scale,
+  now: Date,
+): Promise<PullObservation | undefined> {
+  const replicas = scale.spec?.replicas ?? 0;
+  const [observation] = await pullMetrics(
+    settings.pullSources,
+    [
+      {
+        hpa,
+        spec,
+        target: ref,
+        selector: scale.status?.selector,
+        replicas,
+        statusReplicas: scale.status?.replicas ?? replicas,
+      },
+    ],
+    { kube, log: deps.log, now },
+  );
+  return observation;
+}
+
+/** Gives up after `maxAttempts` conflicts; otherwise waits a jittered moment before the next attempt. */
+export async function conflictPause(
+  deps: Pick<AutoscaleDeps, "random">,
+  settings: Settings,
+  hpaName: string,
+  attempt: number,
+): Promise<void> {
+  if (attempt >= settings.maxAttempts) {
+    throw new ReasonedError("Conflict", `${hpaName} kept changing under us (${attempt} attempts)`, {
+      retryable: true,
+      status: 503,
+    });
+  }
+  // Concurrent deciders for one pool all conflict on the same version: spread their retries out.
+  await pause(Math.min(200, 5 * 2 ** attempt) * (deps.random ?? Math.random)());
+}
+
+/** One decision on what was read, and the writes it implies. */
+export interface DecideOnceInput {
+  readonly hpa: HpaObject;
+  readonly hpaName: string;
+  readonly scale: Scale;
+  /** The delivery ledger as read; undefined leaves the annotation as it is (the scheduled pass). */
+  readonly ledger: Ledger | undefined;
+  readonly fresh: readonly Signal[];
+  /** What the pull sources read (undefined: none configured or none handles this HPA's metrics). */
+  readonly pulled: PullObservation | undefined;
+  readonly now: Date;
+  /** The scheduled pass: events only when the scale or the status changed. */
+  readonly quiet?: boolean;
+}
+
+/**
+ * Decides on what was read, persists history and delivery keys under the HPA's resourceVersion (a conflict means
+ * someone else just decided: the caller re-reads), then scales, writes the status and events. A steady target
+ * whose history only repeats its latest recommendation persists nothing.
+ */
+export async function decideOnce(
+  deps: AutoscaleDeps,
+  settings: Settings,
+  ref: PoolRef,
+  input: DecideOnceInput,
+): Promise<{ kind: "conflict" } | { kind: "done"; result: PoolResult; decision?: Decided }> {
+  const { kube, log } = deps;
+  const { hpa, hpaName, scale, ledger, fresh, pulled, now } = input;
+  const spec = normalizeHpa(hpa);
+  const stored = decodeHistory(hpa.metadata.annotations?.[HISTORY_ANNOTATION]);
+  if (stored.problem)
+    log.warn({ pool: formatRef(ref), hpa: hpaName, ...stored.problem }, "discarded the autoscaling history");
+  const history = pulled ? holdLatestRecommendation(stored, now.getTime() - settings.intervalMs) : stored;
+  const current = scale.spec?.replicas ?? 0;
+  const outcome = decidePool({
+    hpa,
+    spec,
+    currentReplicas: current,
+    statusReplicas: scale.status?.replicas ?? current,
+    signals: fresh,
+    history,
+    now,
+    ceiling: settings.ceiling,
+    ...(pulled ? { pulled: pulled.metrics } : {}),
+    ...(pulled?.readyPodCount === undefined ? {} : { readyPodCount: pulled.readyPodCount }),
+  });
+  if (outcome.kind === "skipped") {
+    log.info({ pool: formatRef(ref), hpa: hpaName, reason: outcome.reason }, outcome.message);
+    const { kind: _kind, outcome: result, ...why } = outcome;
+    return { kind: "done", result: { outcome: result, status: 200, hpa: hpaName, ...why } };
+  }
+  const decision = outcome.decision;
+  const steady = pulled !== undefined && !decision.changed && onlyRefreshed(stored, decision.history);
+  const keys = fresh.flatMap((s) => (s.deliveryKey === undefined ? [] : [s.deliveryKey]));
+  const persisted = await persist(
+    kube,
+    hpa,
+    steady ? stored : decision.history,
+    ledger === undefined ? undefined : rememberDeliveries(ledger, keys, now.getTime()),
+  );
+  if (persisted === "Conflict") return { kind: "conflict" };
+  const done = await act(deps, ref, persisted, decision, ledger, now, input.quiet ?? false);
+  return { kind: "done", result: resultOf(decision, hpaName, done), decision };
 }
 
 function resultOf(decision: Decided, hpa: string, done: Acted): PoolResult {
@@ -363,19 +490,23 @@ function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Writes history and ledger to the HPA's annotations with its resourceVersion as precondition. */
+/**
+ * Writes history and ledger to the HPA's annotations with its resourceVersion as precondition; nothing when both
+ * are as stored. An undefined ledger leaves that annotation as it is.
+ */
 async function persist(
   kube: Kube,
   hpa: HpaObject,
   history: History,
-  ledger: Ledger,
+  ledger: Ledger | undefined,
 ): Promise<HpaObject | "Conflict"> {
-  const annotations = {
+  const before = hpa.metadata.annotations ?? {};
+  const annotations: Record<string, string> = {
     ...hpa.metadata.annotations,
     [HISTORY_ANNOTATION]: encodeHistory(history),
-    [DELIVERIES_ANNOTATION]: encodeLedger(ledger),
   };
-  const before = hpa.metadata.annotations ?? {};
+  if (ledger !== undefined) annotations[DELIVERIES_ANNOTATION] = encodeLedger(ledger);
+  else if (before[DELIVERIES_ANNOTATION] === undefined) delete annotations[DELIVERIES_ANNOTATION];
   if (
     annotations[HISTORY_ANNOTATION] === before[HISTORY_ANNOTATION] &&
     annotations[DELIVERIES_ANNOTATION] === before[DELIVERIES_ANNOTATION]
@@ -403,8 +534,9 @@ async function act(
   ref: PoolRef,
   stored: HpaObject,
   decision: Decided,
-  ledgerBefore: Ledger,
+  ledgerBefore: Ledger | undefined,
   now: Date,
+  quiet: boolean,
 ): Promise<Acted> {
   const { kube, log } = deps;
   const pool = formatRef(ref);
@@ -439,9 +571,11 @@ async function act(
       log.warn({ pool, err: message, desired: decision.desiredReplicas }, "rescale failed");
     }
   }
-  await writeStatus(kube, log, hpa, statusDecision, conditions, now);
+  const statusWritten = await writeStatus(kube, log, hpa, statusDecision, conditions, now);
+  // The scheduled pass repeats a steady decision every interval: its events are news only when something changed.
+  const newsworthy = !quiet || decision.changed || statusWritten;
   await Promise.all(
-    events.map((event) =>
+    (newsworthy ? events : []).map((event) =>
       kube.recordEvent({
         involvedObject: {
           kind: "HorizontalPodAutoscaler",
@@ -473,21 +607,21 @@ async function writeStatus(
   decision: Pick<Decision, "currentReplicas" | "desiredReplicas" | "currentMetrics" | "lastScaleTime">,
   conditions: readonly HpaCondition[],
   now: Date,
-): Promise<void> {
+): Promise<boolean> {
   let target: HpaObject | undefined = hpa;
   for (let attempt = 0; attempt < 3 && target; attempt++) {
     const status = statusAfter(target, decision, conditions, now);
-    if (JSON.stringify(status) === JSON.stringify(target.status ?? {})) return;
+    if (JSON.stringify(status) === JSON.stringify(target.status ?? {})) return false;
     try {
       await kube.replaceStatus("HorizontalPodAutoscaler", { ...target, status });
-      return;
+      return true;
     } catch (err) {
       if (!isKubeError(err, "Conflict")) {
         log.warn(
           { hpa: target.metadata.name, err: err instanceof Error ? err.message : String(err) },
           "could not write the HPA status",
         );
-        return;
+        return false;
       }
       target = await kube.get(
         "HorizontalPodAutoscaler",
@@ -496,4 +630,5 @@ async function writeStatus(
       );
     }
   }
+  return false;
 }

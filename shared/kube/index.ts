@@ -3,9 +3,10 @@
  * `@kubernetes/client-node`. It turns a named cluster source into a `Kube` client (built once per cold start)
  * whose narrow verbs — get, list, create, patch, replace, replaceStatus, delete, scale, recordEvent and
  * acquireLease — are generic over a small table of kinds (KubeVirt pools, replica sets, VMs, VMIs, revisions,
- * DataVolumes, HPAs, Events, Pods, Leases). Reads are zod-validated, writes carry the `vmpool-functions` field
- * manager, failures are reason-coded `KubeError`s, retryable ones are retried within the caller's deadline, and
- * every request is counted. An EKS cluster's bearer tokens are minted in-process from AWS credentials (./eks).
+ * DataVolumes, HPAs, Events, Pods, Leases, ConfigMaps). Reads are zod-validated, writes carry the
+ * `vmpool-functions` field manager, failures are reason-coded `KubeError`s, retryable ones are retried within
+ * the caller's deadline, and every request is counted. An EKS cluster's bearer tokens are minted in-process from
+ * AWS credentials (./eks).
  */
 export {
   type Access,
@@ -61,6 +62,7 @@ export {
 export { type EventInput, formatMicroTime, formatTime, type InvolvedObject } from "./events";
 export type { LeaseAcquired, LeaseAcquisition, LeaseHeld, LeaseRequest } from "./lease";
 export type {
+  ConfigMap,
   KindName,
   KubeEvent,
   Lease,

@@ -82,6 +82,15 @@ export const LeaseSchema = z.looseObject({
 });
 export type Lease = z.infer<typeof LeaseSchema>;
 
+/** core/v1 ConfigMap: string data only (the scaling history keeps its log in one, see shared/history). */
+export const ConfigMapSchema = z.looseObject({
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata: StoredObjectMetaSchema,
+  data: z.record(z.string(), z.string()).nullable().optional(),
+});
+export type ConfigMap = z.infer<typeof ConfigMapSchema>;
+
 /** A CDI DataVolume, read for its metadata (state preservation, ownership). */
 const DataVolumeSchema = ObjectWithMetaSchema;
 
@@ -183,6 +192,15 @@ export const RESOURCES = {
     status: true,
     scale: false,
     schema: PodSchema,
+  },
+  ConfigMap: {
+    kind: "ConfigMap",
+    group: "",
+    versions: ["v1"],
+    plural: "configmaps",
+    status: false,
+    scale: false,
+    schema: ConfigMapSchema,
   },
   Lease: {
     kind: "Lease",

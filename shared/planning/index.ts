@@ -12,6 +12,7 @@ export {
   REPLICA_SET_COMPONENT,
 } from "./constants";
 export { specDepthProblem } from "./depth";
+export { parseGoDuration } from "./duration";
 export { createsAllowed, isChildCreate } from "./headroom";
 export { planPool } from "./pool";
 export type { PoolPlanInput } from "./pool-context";

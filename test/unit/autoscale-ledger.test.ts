@@ -9,6 +9,7 @@ import {
   encodeLedger,
   hasDelivery,
   type Ledger,
+  ledgerRoom,
   MAX_DELIVERY_KEYS,
   rememberDeliveries,
 } from "../../shared/autoscale/ledger";
@@ -49,16 +50,25 @@ describe("the delivery ledger", () => {
     expect(decodeLedger(text, T0, TTL)).toEqual([]);
   });
 
-  it("keeps the newest keys within the bound and stays a few KB", () => {
+  it("never forgets a live key to make room: past the cap new keys are not remembered, and it stays under 40 KB", () => {
     const keys = Array.from({ length: MAX_DELIVERY_KEYS + 20 }, (_, i) => `key-${i}`);
     let ledger: Ledger = [];
     keys.forEach((key, i) => {
       ledger = rememberDeliveries(ledger, [key], T0 + i);
     });
     expect(ledger).toHaveLength(MAX_DELIVERY_KEYS);
-    expect(hasDelivery(ledger, "key-0")).toBe(false);
-    expect(hasDelivery(ledger, `key-${keys.length - 1}`)).toBe(true);
-    expect(encodeLedger(ledger).length).toBeLessThan(4096);
+    expect(hasDelivery(ledger, "key-0")).toBe(true);
+    expect(hasDelivery(ledger, `key-${keys.length - 1}`)).toBe(false);
+    expect(ledgerRoom(ledger, TTL)).toEqual({ free: 0, nextFreeAt: T0 + TTL });
+    expect(encodeLedger(ledger).length).toBeLessThan(40_960);
+  });
+
+  it("a replay of an old delivery is still found after many newer ones, until the window has passed", () => {
+    let ledger: Ledger = rememberDeliveries([], ["old"], T0);
+    for (let i = 1; i <= 500; i++) ledger = rememberDeliveries(ledger, [`new-${i}`], T0 + i);
+    const reread = decodeLedger(encodeLedger(ledger), T0 + TTL - 1000, TTL);
+    expect(hasDelivery(reread, "old")).toBe(true);
+    expect(hasDelivery(decodeLedger(encodeLedger(ledger), T0 + TTL + 1000, TTL), "old")).toBe(false);
   });
 
   it("property: the most recent keys are always found, and the size never exceeds the bound", () => {

@@ -8,6 +8,7 @@
  */
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { METRICS_GROUP, METRICS_RESOURCES } from "../../infra/local/metrics-api";
 import { RESOURCES as LOCAL_RESOURCES, RESOURCE_VERBS, SUBRESOURCE_VERBS } from "../../infra/local/resources";
 import {
   type Access,
@@ -272,6 +273,12 @@ describe("RBAC: the ClusterRole grants every verb the code uses, and nothing mor
     for (const k of expandRules(rules)) {
       const [group, resource = "", verb = ""] = k.split("|");
       const [plural, sub] = resource.split("/");
+      // metrics.k8s.io is an aggregated API the local cluster serves read-only beside its resource table.
+      if (group === METRICS_GROUP) {
+        expect(METRICS_RESOURCES.map((r) => r.plural)).toContain(plural);
+        expect(["get", "list"]).toContain(verb);
+        continue;
+      }
       const def = LOCAL_RESOURCES.find((d) => d.group === group && d.plural === plural);
       expect(def, `${group}/${plural} is served`).toBeDefined();
       if (sub === "status") expect(def?.statusSubresource).toBe(true);

@@ -173,6 +173,20 @@ function computePorts(vmi: KObject): Json[] {
   return out;
 }
 
+/** The small fixed requests KubeVirt gives its helper containers (container disks, the serial-console logger). */
+const DISK_RESOURCES: Json = { requests: { cpu: "1m", memory: "1M" }, limits: { cpu: "10m", memory: "40M" } };
+const HELPER_RESOURCES: Readonly<Record<string, Json>> = {
+  "guest-console-log": { requests: { cpu: "5m", memory: "35M" }, limits: { cpu: "15m", memory: "60M" } },
+};
+
+/** The guest's vCPUs: sockets × cores × threads (each defaulting to 1). */
+function vcpusOf(vmi: KObject): number {
+  const cpu = rec(rec(rec(vmi.spec)?.domain)?.cpu) ?? {};
+  const count = (key: string) =>
+    typeof cpu[key] === "number" && (cpu[key] as number) > 0 ? (cpu[key] as number) : 1;
+  return count("sockets") * count("cores") * count("threads");
+}
+
 /** The virt-launcher Pod for a VMI (`template.go`): VMI labels plus KubeVirt's, owned by the VMI, bound to `node`. */
 export function launcherPod(vmi: KObject, podName: string, node: string): Json {
   const labels: Record<string, string> = {
@@ -187,8 +201,11 @@ export function launcherPod(vmi: KObject, podName: string, node: string): Json {
   const domainResources = rec(rec(spec.domain)?.resources) ?? {};
   const resources: Json = {};
   for (const key of ["requests", "limits"] as const) {
-    if (rec(domainResources[key])) resources[key] = domainResources[key];
+    if (rec(domainResources[key])) resources[key] = structuredClone(domainResources[key]);
   }
+  // virt-controller requests CPU for the guest when the VMI names none: vCPUs / cpuAllocationRatio (10).
+  const requests = (rec(resources.requests) as Json | undefined) ?? {};
+  if (requests.cpu === undefined) resources.requests = { ...requests, cpu: `${100 * vcpusOf(vmi)}m` };
   const ports = computePorts(vmi);
   const containers = launcherContainers(vmi).map((c) =>
     c.name === "compute"
@@ -196,10 +213,14 @@ export function launcherPod(vmi: KObject, podName: string, node: string): Json {
           name: c.name,
           image: c.image,
           command: ["/usr/bin/virt-launcher-monitor", "--name", vmi.metadata.name, "--uid", vmi.metadata.uid],
-          resources: structuredClone(resources),
+          resources,
           ...(ports.length > 0 ? { ports } : {}),
         }
-      : { name: c.name, image: c.image },
+      : {
+          name: c.name,
+          image: c.image,
+          resources: structuredClone(HELPER_RESOURCES[c.name] ?? DISK_RESOURCES),
+        },
   );
   return {
     apiVersion: "v1",

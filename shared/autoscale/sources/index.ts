@@ -9,6 +9,7 @@ import { alertmanagerSource } from "./alertmanager";
 import { cloudwatchSource } from "./cloudwatch";
 import { grafanaSource } from "./grafana";
 import { metricPushSource } from "./metric-push";
+import { metricsServerSource } from "./metrics-server";
 import type { PullSource, SignalSource } from "./types";
 
 export const SOURCES: Readonly<Record<SourceName, SignalSource>> = {
@@ -19,7 +20,9 @@ export const SOURCES: Readonly<Record<SourceName, SignalSource>> = {
 };
 
 /** Pull sources by the name configuration uses. */
-export const PULL_SOURCES = {} as const satisfies Readonly<Record<string, PullSource>>;
+export const PULL_SOURCES = {
+  "metrics-server": metricsServerSource,
+} as const satisfies Readonly<Record<string, PullSource>>;
 
 /** A key of `PULL_SOURCES`. */
 export type PullSourceName = keyof typeof PULL_SOURCES;

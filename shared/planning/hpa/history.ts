@@ -195,3 +195,43 @@ export function decodeHistory(text: string | undefined): DecodedHistory {
 function discarded(reason: string, message: string): DecodedHistory {
   return { ...EMPTY_HISTORY, problem: { reason, message } };
 }
+
+/**
+ * The periodic pass writes nothing while a target is steady, so a recommendation that keeps being made is stored
+ * once, with the time it was first made. Before deciding, the pass restores what upstream's list would hold: the
+ * latest stored recommendation, made again at the previous evaluation (`previousAt`, one interval ago). A pass
+ * that did not run in between only makes the stabilization window hold that value longer (the safe side).
+ */
+export function holdLatestRecommendation(history: History, previousAt: number): History {
+  const latest = history.recommendations.at(-1);
+  if (!history.seeded || latest === undefined || latest.at >= previousAt) return history;
+  return {
+    ...history,
+    recommendations: [...history.recommendations, { value: latest.value, at: previousAt }],
+  };
+}
+
+/**
+ * True when `after` (a decision's history) differs from `before` (the stored one) only by the latest
+ * recommendation being made again and by entries aging out of the window: storing it would change no future
+ * decision once `holdLatestRecommendation` restores it, so a steady target needs no write.
+ */
+export function onlyRefreshed(before: History, after: History): boolean {
+  if (!before.seeded || !after.seeded || before.lastScaleTime !== after.lastScaleTime) return false;
+  const same = (a: readonly TimedValue[], b: readonly TimedValue[]) =>
+    a.length === b.length && a.every((entry, i) => entry.value === b[i]?.value && entry.at === b[i]?.at);
+  if (
+    !same(before.scaleUpEvents, after.scaleUpEvents) ||
+    !same(before.scaleDownEvents, after.scaleDownEvents)
+  )
+    return false;
+  const latestBefore = before.recommendations.at(-1);
+  const latestAfter = after.recommendations.at(-1);
+  if (latestBefore === undefined || latestAfter === undefined || latestBefore.value !== latestAfter.value)
+    return false;
+  return after.recommendations
+    .slice(0, -1)
+    .every((entry) =>
+      before.recommendations.some((kept) => kept.value === entry.value && kept.at === entry.at),
+    );
+}

@@ -9,8 +9,21 @@ export { mergeConditions } from "./conditions";
 export type { DecideInput, Decision, HpaEvent } from "./decide";
 export { decide, rescaleFailed } from "./decide";
 export type { DecodedHistory, History, TimedValue } from "./history";
-export { decodeHistory, EMPTY_HISTORY, encodeHistory, HISTORY_ANNOTATION } from "./history";
-export type { MetricProposal, MetricStatus, MetricValueStatus, ObservedMetric } from "./metrics";
-export { metricKey } from "./metrics";
+export {
+  decodeHistory,
+  EMPTY_HISTORY,
+  encodeHistory,
+  HISTORY_ANNOTATION,
+  holdLatestRecommendation,
+  onlyRefreshed,
+} from "./history";
+export type {
+  MetricProposal,
+  MetricStatus,
+  MetricValueStatus,
+  ObservedMetric,
+  ResourcePodSamples,
+} from "./metrics";
+export { describeMetric, metricKey } from "./metrics";
 export type { StepDecision, StepInput } from "./step";
 export { decideStep, stepSize } from "./step";

@@ -25,6 +25,29 @@ export interface ObservedMetric {
   readonly unreadyPods?: number;
   /** Why the metric could not be read (the value is then ignored). */
   readonly error?: string;
+  /**
+   * `fetch` (default): `error` is why the metrics API could not be read, wrapped as upstream wraps fetch errors
+   * ("unable to get metrics for resource cpu: …"); `compute`: the calculator's own error, used as is ("missing
+   * request for cpu in container compute of Pod …").
+   */
+  readonly errorStage?: "fetch" | "compute";
+  /**
+   * Resource and ContainerResource metrics: what the HPA controller itself sees, pod by pod. When set, the
+   * proposal is computed from it exactly as upstream `GetResourceReplicas` / `GetRawResourceReplicas` do, and
+   * `value`, `averageUsage` and the pod counts are ignored.
+   */
+  readonly pods?: ResourcePodSamples;
+}
+
+/**
+ * A Resource metric per pod, in milli-units, grouped as upstream `groupPods` groups them: ready pods with a sample
+ * (usage and request), running pods without one (missing), and pending pods or CPU samples taken before a pod was
+ * ready (unready). Deleted and failed pods are left out.
+ */
+export interface ResourcePodSamples {
+  readonly ready: readonly { readonly usage: number; readonly request: number }[];
+  readonly missing: readonly { readonly request: number }[];
+  readonly unready: readonly { readonly request: number }[];
 }
 
 /** autoscaling/v2 MetricValueStatus with quantities printed. */
@@ -108,8 +131,14 @@ export function proposeForMetric(
   context: MetricContext,
 ): MetricProposal {
   const key = metricKey(metric);
-  if (observed?.error !== undefined || observed?.value === undefined || !Number.isFinite(observed.value)) {
-    return failure(metric, key, observed?.error ?? defaultFetchError(metric), true, context);
+  if (observed?.error !== undefined) {
+    return failure(metric, key, observed.error, observed.errorStage !== "compute", context);
+  }
+  if (observed?.pods !== undefined && (metric.type === "Resource" || metric.type === "ContainerResource")) {
+    return fromPodSamples(metric, key, observed.pods, context);
+  }
+  if (observed?.value === undefined || !Number.isFinite(observed.value)) {
+    return failure(metric, key, defaultFetchError(metric), true, context);
   }
   const value = observed.value;
   const tolerances = context.hpa.tolerance;
@@ -190,6 +219,94 @@ export function proposeForMetric(
     ? context.currentReplicas
     : Math.min(MAX_INT32, Math.ceil(ratio * context.readyPodCount));
   return success(metric, key, replicas, { value: formatQuantity(usage) });
+}
+
+const NO_READY_METRICS = "did not receive metrics for targeted pods (pods might be unready)";
+
+type PodMetric = { readonly usage: number; readonly request: number };
+
+/** Upstream `GetResourceUtilizationRatio`: integer utilization of summed usage over summed requests. */
+function utilizationRatio(
+  samples: readonly PodMetric[],
+  target: number,
+): { ratio: number; utilization: number; raw: number } | undefined {
+  const usage = samples.reduce((sum, sample) => sum + sample.usage, 0);
+  const requests = samples.reduce((sum, sample) => sum + sample.request, 0);
+  if (requests === 0) return undefined;
+  const utilization = Math.trunc((usage * 100) / requests);
+  return { ratio: utilization / target, utilization, raw: Math.trunc(usage / samples.length) };
+}
+
+/** Upstream `GetMetricUsageRatio`: the integer average usage over the target. */
+function usageRatio(samples: readonly PodMetric[], target: number): { ratio: number; usage: number } {
+  const usage = Math.trunc(samples.reduce((sum, sample) => sum + sample.usage, 0) / samples.length);
+  return { ratio: usage / target, usage };
+}
+
+/**
+ * Upstream `GetResourceReplicas` (Utilization) and `calcPlainMetricReplicas` (AverageValue) over per-pod samples:
+ * missing pods count as the fallback (a scale-down) or 0 (a scale-up), unready pods as 0 on a scale-up, and the
+ * recomputed ratio must leave the tolerance without flipping direction.
+ */
+function fromPodSamples(
+  metric: Extract<NormalizedMetric, { type: "Resource" | "ContainerResource" }>,
+  key: string,
+  pods: ResourcePodSamples,
+  context: MetricContext,
+): MetricProposal {
+  const tolerances = context.hpa.tolerance;
+  const current = context.currentReplicas;
+  const target = metric.target;
+  if (pods.ready.length === 0) return failure(metric, key, NO_READY_METRICS, false, context);
+  if (target.type !== "Utilization" && target.type !== "AverageValue") {
+    return failure(
+      metric,
+      key,
+      "invalid metric source: neither an average utilization target nor an average value target was set",
+      false,
+      context,
+    );
+  }
+  const goal = target.type === "Utilization" ? target.averageUtilization : target.averageValue.milli;
+  const ratioOf = (samples: readonly PodMetric[]) =>
+    target.type === "Utilization" ? utilizationRatio(samples, goal)?.ratio : usageRatio(samples, goal).ratio;
+  const first =
+    target.type === "Utilization"
+      ? utilizationRatio(pods.ready, goal)
+      : { ...usageRatio(pods.ready, goal), utilization: 0, raw: 0 };
+  if (first === undefined)
+    return failure(metric, key, "no metrics returned matched known pods", false, context);
+  const status: MetricValueStatus =
+    target.type === "Utilization"
+      ? {
+          averageUtilization: first.utilization,
+          averageValue: formatQuantity(first.raw, quantityFormat(metric)),
+        }
+      : { averageValue: formatQuantity(usageRatio(pods.ready, goal).usage, quantityFormat(metric)) };
+  const done = (replicas: number) => success(metric, key, replicas, status);
+  const ratio = first.ratio;
+  const scaleUpWithUnready = pods.unready.length > 0 && ratio > 1;
+  if (!scaleUpWithUnready && pods.missing.length === 0) {
+    return done(isWithinTolerance(ratio, tolerances) ? current : Math.ceil(ratio * pods.ready.length));
+  }
+  const samples: PodMetric[] = [...pods.ready];
+  if (ratio < 1) {
+    // Utilization: a missing pod uses max(100, target)% of its request; AverageValue: exactly the target.
+    const fallback = (request: number) =>
+      target.type === "Utilization" ? Math.trunc((request * Math.max(100, goal)) / 100) : goal;
+    for (const pod of pods.missing) samples.push({ usage: fallback(pod.request), request: pod.request });
+  } else if (ratio > 1) {
+    for (const pod of pods.missing) samples.push({ usage: 0, request: pod.request });
+  }
+  if (scaleUpWithUnready) for (const pod of pods.unready) samples.push({ usage: 0, request: pod.request });
+  const newRatio = ratioOf(samples);
+  if (newRatio === undefined)
+    return failure(metric, key, "no metrics returned matched known pods", false, context);
+  const flipped = (ratio < 1 && newRatio > 1) || (ratio > 1 && newRatio < 1);
+  if (isWithinTolerance(newRatio, tolerances) || flipped) return done(current);
+  const replicas = Math.ceil(newRatio * samples.length);
+  const wrongWay = (newRatio < 1 && replicas > current) || (newRatio > 1 && replicas < current);
+  return done(wrongWay ? current : replicas);
 }
 
 interface PodCounts {
