@@ -6,8 +6,9 @@
  * resource metrics API, …) and `autoscaleAll`, the scheduled pass that reads them for every HPA like the HPA
  * controller's sync loop. Also the local demo's alert emitter and the CPU-load setter behind `vmpool load`.
  */
-export { grafanaSignature, type HmacConfig } from "./auth";
+
 export { type AutoscaleAllReport, autoscaleAll, type HpaPassResult, targetOf } from "./all";
+export { grafanaSignature, type HmacConfig } from "./auth";
 export {
   type AutoscaleConfig,
   autoscaleConfigFromEnv,
