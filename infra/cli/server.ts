@@ -138,7 +138,10 @@ export async function startFunctionServer(options: FunctionServerOptions): Promi
             const acted = pass.results.filter((r) => r.outcome === "Scaled" || r.outcome === "Failed");
             if (acted.length > 0) {
               log.info(
-                { hpas: pass.results.length, outcomes: acted.map((r) => `${r.hpa ?? r.pool}:${r.outcome}:${r.reason}`) },
+                {
+                  hpas: pass.results.length,
+                  outcomes: acted.map((r) => `${r.hpa ?? r.pool}:${r.outcome}:${r.reason}`),
+                },
                 "scheduled autoscale pass",
               );
             }
