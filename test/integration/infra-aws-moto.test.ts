@@ -33,6 +33,7 @@ import {
 } from "@aws-sdk/client-eventbridge";
 import {
   CreateRoleCommand,
+  GetRoleCommand,
   GetRolePolicyCommand,
   IAMClient,
   ListRolePoliciesCommand,
@@ -384,6 +385,33 @@ describe.skipIf(skip !== undefined)(`AWS against moto${skip ? ` (skipped: ${skip
           );
         }
       }
+    });
+
+    it("makes the role EventBridge Scheduler assumes for follow-ups, publishing only onto the bus", async () => {
+      const followUps = defs.followUps;
+      if (followUps === undefined)
+        return expect(template.Resources).not.toHaveProperty("FollowUpSchedulerRole");
+      const resources = (await aws.cfn.send(new DescribeStackResourcesCommand({ StackName: "vmpool" })))
+        .StackResources;
+      const roleName = resources?.find(
+        (r) => r.LogicalResourceId === "FollowUpSchedulerRole",
+      )?.PhysicalResourceId;
+      const role = await aws.iam.send(new GetRoleCommand({ RoleName: roleName }));
+      expect(policyDocument(role.Role?.AssumeRolePolicyDocument).Statement).toEqual([
+        {
+          Effect: "Allow",
+          Principal: { Service: followUps.executionRole.trustedService },
+          Action: "sts:AssumeRole",
+          Condition: { StringEquals: { "aws:SourceAccount": MOTO_ACCOUNT } },
+        },
+      ]);
+      const reconcile = await aws.lambda.send(
+        new GetFunctionCommand({ FunctionName: `vmpool-${followUps.function}` }),
+      );
+      expect(reconcile.Configuration?.Environment?.Variables?.VMPOOL_FOLLOW_UP_ROLE_ARN).toBe(role.Role?.Arn);
+      expect(reconcile.Configuration?.Environment?.Variables?.VMPOOL_FOLLOW_UP_BUS_ARN).toBe(
+        `arn:aws:events:${region}:${MOTO_ACCOUNT}:event-bus/${defs.eventBus.name}`,
+      );
     });
   });
 
