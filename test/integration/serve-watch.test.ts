@@ -1,13 +1,15 @@
 /**
  * `vmpool serve` with `VMPOOL_WATCH=true` (issue 12, item 4) and the timer effectively off (600 s): the watch alone
- * makes it react. A scale gives the new VMs within about a second; the watch connections dropped (a proxy between
- * the server and the API server cut) and re-established resume from their resourceVersion, so a scale made while
- * they were down is still seen; on the embedded server, a watch resumed from before its history is 410 Expired and
- * relists. On both control planes; on the real one the functions use their ServiceAccount's token, so the
- * ClusterRole's watch rules are exercised too. The server stops with its watches.
+ * makes it react. A scale gives the new VMs (the seed's replica set: VMIs) within about a second; the watch
+ * connections dropped (a proxy between the server and the API server cut) and re-established resume from their
+ * resourceVersion, so a scale made while they were down is still seen; on the embedded server, a watch resumed from
+ * before its history is 410 Expired and relists. On both control planes; on the real one the functions use their
+ * ServiceAccount's token, so the ClusterRole's watch rules are exercised too. The server stops with its watches.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { parse } from "yaml";
 import { parseServeEnv, parseServeFlags, startServe } from "../../infra/cli/serve";
 import type { FunctionServer } from "../../infra/cli/server";
 import { createKube, type Kube } from "../../shared/kube";
@@ -19,7 +21,7 @@ import {
 } from "../support/clusters";
 import { eventually } from "../support/local-cluster";
 import { kubeconfigPort, kubeconfigVia, startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
-import { seedPool } from "./autoscale-support";
+import { EXAMPLES, seedPool } from "./autoscale-support";
 
 const SECRETS = {
   VMPOOL_ALERTMANAGER_TOKEN: "alertmanager-token-0123456789",
@@ -122,6 +124,26 @@ describeClusters("vmpool serve with VMPOOL_WATCH=true", (kind: ClusterKind) => {
     await admin.scale("VirtualMachinePool", "default", "watched", 5);
     await vmsReach("watched", 5, REACTION_BOUND_MS);
     expect(Date.now() - started).toBeLessThan(REACTION_BOUND_MS);
+  });
+
+  it("the seed's replica set too: created and scaled, its VMIs come from the watch alone", async () => {
+    const rs = parse(readFileSync(join(EXAMPLES, "vmirs.yaml"), "utf8")) as { metadata: object };
+    await admin.create("VirtualMachineInstanceReplicaSet", {
+      ...rs,
+      metadata: { ...rs.metadata, namespace: "default" },
+    } as never);
+    const vmis = async () =>
+      (await admin.list("VirtualMachineInstance", { namespace: "default", labelSelector: "myvmi=myvmi" }))
+        .length;
+    const vmisReach = (count: number) =>
+      eventually(
+        async () => ((await vmis()) === count ? true : undefined),
+        REACTION_BOUND_MS,
+        `${count} VMIs`,
+      );
+    await vmisReach(2);
+    await admin.scale("VirtualMachineInstanceReplicaSet", "default", "testreplicaset", 4);
+    await vmisReach(4);
   });
 
   it("the watch connections dropped and re-established: a scale made while they were down is still seen", async () => {
