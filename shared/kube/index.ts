@@ -68,6 +68,7 @@ export type {
   Lease,
   ObjectOf,
   Pod,
+  PodMetrics,
   ScalableKind,
   Scale,
   StatusKind,

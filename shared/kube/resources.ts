@@ -1,8 +1,8 @@
 /**
  * The kinds shared/kube can address: for each, its API group, the versions we accept (preferred first), plural,
  * which subresources it has, and the zod schema every read is validated with. KubeVirt shapes come from
- * shared/schemas; the few core and coordination objects only this module reads (Event, Pod, Lease, Scale) are
- * described here. Also the pure URL path builder.
+ * shared/schemas; the few core, coordination and metrics objects only this module reads (Event, Pod, Lease, Scale,
+ * PodMetrics) are described here. Also the pure URL path builder.
  */
 import { z } from "zod";
 import {
@@ -64,6 +64,25 @@ export const PodSchema = z.looseObject({
   status: z.looseObject({ phase: z.string().optional(), podIP: z.string().optional() }).optional(),
 });
 export type Pod = z.infer<typeof PodSchema>;
+
+/**
+ * metrics.k8s.io/v1beta1 PodMetrics (metrics-server, or the local cluster): per-container usage quantities over
+ * `window`, sampled at `timestamp`. Read-only; the autoscale pull source parses the fields it needs itself.
+ */
+export const PodMetricsSchema = z.looseObject({
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata: StoredObjectMetaSchema,
+  timestamp: z.string().optional(),
+  window: z.string().optional(),
+  containers: z
+    .array(
+      z.looseObject({ name: z.string(), usage: z.record(z.string(), z.union([z.string(), z.number()])) }),
+    )
+    .nullable()
+    .optional(),
+});
+export type PodMetrics = z.infer<typeof PodMetricsSchema>;
 
 /** coordination.k8s.io/v1 Lease. `acquireTime` and `renewTime` are MicroTime strings. */
 export const LeaseSchema = z.looseObject({
@@ -192,6 +211,15 @@ export const RESOURCES = {
     status: true,
     scale: false,
     schema: PodSchema,
+  },
+  PodMetrics: {
+    kind: "PodMetrics",
+    group: "metrics.k8s.io",
+    versions: ["v1beta1"],
+    plural: "pods",
+    status: false,
+    scale: false,
+    schema: PodMetricsSchema,
   },
   ConfigMap: {
     kind: "ConfigMap",
