@@ -66,6 +66,7 @@ import { MOTO_ACCOUNT, MOTO_CREDENTIALS, type Moto, motoSkipReason, startMoto } 
 const REPO = resolve(import.meta.dirname, "../..");
 const CLI = join(REPO, "infra/cli/main.ts");
 const skip = motoSkipReason();
+if (skip !== undefined) process.stderr.write(`infra-aws-moto: skipped: ${skip}\n`);
 
 /** Resource types moto's CloudFormation does not implement (it skips them with a warning). */
 const MOTO_UNIMPLEMENTED = new Set([
