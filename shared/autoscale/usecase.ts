@@ -26,6 +26,7 @@ import {
 import { formatRef, type PoolRef } from "../reconcile";
 import { type HpaSpecV2, normalizeHpa } from "../schemas";
 import { type Decided, decidePool, statusAfter } from "./decide";
+import { decisionEntry, recordAutoscaleHistory } from "./history";
 import {
   DELIVERIES_ANNOTATION,
   decodeLedger,
@@ -452,7 +453,13 @@ export async function decideOnce(
   );
   if (persisted === "Conflict") return { kind: "conflict" };
   const done = await act(deps, ref, persisted, decision, ledger, now, input.quiet ?? false);
-  return { kind: "done", result: resultOf(decision, hpaName, done), decision };
+  const result = resultOf(decision, hpaName, done);
+  // A steady scheduled decision repeats the last one: the history already says so.
+  if (!(input.quiet && steady)) {
+    const entry = decisionEntry(hpaName, decision, result, spec.metrics ?? [], scale);
+    await recordAutoscaleHistory(deps, ref, scale, entry);
+  }
+  return { kind: "done", result, decision };
 }
 
 function resultOf(decision: Decided, hpa: string, done: Acted): PoolResult {

@@ -166,6 +166,10 @@ function run(command: ChatCommand, ctx: ExecuteContext): Promise<ExecuteOutcome>
       );
     case "scale":
       return withPool(ctx, command.pool, (pool) => scale(ctx, pool, command));
+    case "history":
+      return withPool(ctx, command.pool, async (pool) =>
+        done({ kind: "history", pool: pool.id, entries: await ctx.port.history(pool) }),
+      );
     case "pause":
     case "resume":
       return withPool(ctx, command.pool, (pool) => setPaused(ctx, pool, command.name === "pause"));
@@ -245,7 +249,7 @@ async function scale(
   command: Extract<ChatCommand, { name: "scale" }>,
 ): Promise<ExecuteOutcome> {
   const hpa = findAutoscaler(await ctx.port.listAutoscalers(found.id.namespace), found);
-  return conditionally(ctx, found, async (pool) => {
+  const outcome = await conditionally(ctx, found, async (pool) => {
     const { replicas, clamped } = resolveScaleTarget(command.target, pool.desired);
     const limits = checkScaleLimits({
       pool: pool.id,
@@ -276,6 +280,31 @@ async function scale(
       after: () =>
         changed(ctx, pool, "ChatOpsScale", `Scaled from ${pool.desired} to ${replicas} replicas`, result),
     };
+  });
+  if (outcome.result.kind === "scaled" && !outcome.duplicate) await recordScale(ctx, found, outcome.result);
+  return outcome;
+}
+
+/** The scale decision in the pool's history (a change, or "already so"), naming who asked and from where. */
+function recordScale(
+  ctx: ExecuteContext,
+  pool: PoolSnapshot,
+  result: Extract<ChatResult, { kind: "scaled" }>,
+): Promise<void> {
+  const same = result.from === result.to;
+  const message = same
+    ? `already at ${result.to} replicas`
+    : `Scaled from ${result.from} to ${result.to} replicas`;
+  return ctx.port.recordHistory(pool, {
+    kind: "chatops",
+    actor: describeRequester(ctx.subject, ctx.source),
+    from: result.from,
+    to: result.to,
+    decision: same ? "unchanged" : "scaled",
+    reason: same ? "AlreadyAtReplicas" : "ChatOpsScale",
+    message: result.note ? `${message}; ${result.note}` : message,
+    current: pool.current,
+    ready: pool.ready,
   });
 }
 

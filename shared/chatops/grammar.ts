@@ -18,6 +18,7 @@ export const COMMAND_NAMES = [
   "autoscale",
   "release",
   "plan",
+  "history",
 ] as const;
 
 export type CommandName = (typeof COMMAND_NAMES)[number];
@@ -64,7 +65,8 @@ export type ChatCommand =
     }
   | { readonly name: "autoscale"; readonly pool: PoolRef; readonly mode: "off" }
   | { readonly name: "release"; readonly vm: VmRef }
-  | { readonly name: "plan"; readonly pool: PoolRef };
+  | { readonly name: "plan"; readonly pool: PoolRef }
+  | { readonly name: "history"; readonly pool: PoolRef };
 
 /** One usage line per command. */
 export const USAGE: Readonly<Record<CommandName, string>> = {
@@ -77,6 +79,7 @@ export const USAGE: Readonly<Record<CommandName, string>> = {
   autoscale: `${SLASH_COMMAND} autoscale <pool> [--min N] --max N [--cpu-percent P] | ${SLASH_COMMAND} autoscale <pool> off`,
   release: `${SLASH_COMMAND} release <vm>`,
   plan: `${SLASH_COMMAND} plan <pool>`,
+  history: `${SLASH_COMMAND} history <pool>`,
 };
 
 const SUMMARY: Readonly<Record<CommandName, string>> = {
@@ -89,6 +92,7 @@ const SUMMARY: Readonly<Record<CommandName, string>> = {
   autoscale: `create or update CPU autoscaling (min defaults to ${DEFAULT_MIN_REPLICAS}, CPU to ${DEFAULT_CPU_PERCENT}%), or turn it off`,
   release: "detach a VM from its pool so you can debug it; the pool replaces it",
   plan: "show what the next reconcile would do, without doing it",
+  history: "who or what changed the replica count (or decided not to), when and why: the newest entries",
 };
 
 /** How to write `<pool>` and `<vm>`, shared by help and by reference errors. */

@@ -3,6 +3,7 @@
  * manager; pools are patched with merge patches (their preconditions ride in the patch); HPA deletes carry a uid
  * precondition; `plan` is the reconcile pass in dry-run mode, rendered as `vmpool reconcile --dry-run` prints it.
  */
+import { readHistory, recordHistory } from "../history";
 import type { Kube, MergePatch } from "../kube";
 import type { Logger } from "../log";
 import { formatPlan, reconcilePool } from "../reconcile";
@@ -69,5 +70,12 @@ export function kubeChatopsPort(kube: Kube, options: KubePortOptions): ChatopsPo
       return formatPlan(result);
     },
     recordEvent: (event) => kube.recordEvent(event),
+    history: (pool) => readHistory(kube, pool.id, pool.uid),
+    recordHistory: (pool, entry) =>
+      recordHistory(
+        { kube, log: options.log, now: options.now },
+        { ref: pool.id, apiVersion: pool.apiVersion, uid: pool.uid },
+        () => [entry],
+      ),
   };
 }

@@ -105,6 +105,7 @@ const PARSERS: Readonly<Record<CommandName, (args: readonly string[]) => Step<Ch
   autoscale: parseAutoscale,
   release: parseRelease,
   plan: (args) => poolOnly("plan", args, (pool) => ({ name: "plan", pool })),
+  history: (args) => poolOnly("history", args, (pool) => ({ name: "history", pool })),
 };
 
 function parseHelp(args: readonly string[]): Step<ChatCommand> {

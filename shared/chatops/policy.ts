@@ -22,6 +22,7 @@ export const COMMAND_VERBS: Readonly<Record<CommandName, Verb | null>> = {
   list: "read",
   status: "read",
   plan: "read",
+  history: "read",
   scale: "scale",
   pause: "pause",
   resume: "pause",

@@ -4,6 +4,7 @@
  * `PoolSnapshot` that both pool kinds are read into. The executor only talks to this port; `kubeChatopsPort`
  * implements it over shared/kube.
  */
+import type { EntryInput, HistoryEntry } from "../history";
 import type { EventInput, KubeEvent, MergePatch, NewObject, ObjectOf } from "../kube";
 import type { VirtualMachine, VirtualMachineInstanceReplicaSet, VirtualMachinePool } from "../schemas";
 import type { PoolId, PoolKind } from "./names";
@@ -57,6 +58,10 @@ export interface ChatopsPort {
   dryRun(pool: PoolId): Promise<string>;
   /** Best effort: false when the event could not be recorded. */
   recordEvent(event: EventInput): Promise<boolean>;
+  /** The scaling history of this incarnation of the pool, oldest first. */
+  history(pool: PoolSnapshot): Promise<HistoryEntry[]>;
+  /** Best effort, after the change it describes: appends to the pool's scaling history; never throws. */
+  recordHistory(pool: PoolSnapshot, entry: EntryInput): Promise<void>;
 }
 
 const DEFAULT_API_VERSIONS: Readonly<Record<PoolKind, string>> = {

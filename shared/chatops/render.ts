@@ -3,6 +3,7 @@
  * preformatted text, footnotes) and then written as a Slack message (Block Kit plus a plain-text fallback) or a
  * Mattermost message (markdown). Changes are announced in the channel; reads, refusals and errors stay private.
  */
+import { formatHistoryTable, type HistoryEntry } from "../history";
 import { formatPoolId, type PoolId } from "./names";
 
 /** Who ran the command, so the reply can mention them the way each chat app does. */
@@ -91,6 +92,7 @@ export type ChatResult =
       readonly by: Actor;
     }
   | { readonly kind: "plan"; readonly pool: PoolId; readonly text: string }
+  | { readonly kind: "history"; readonly pool: PoolId; readonly entries: readonly HistoryEntry[] }
   | { readonly kind: "refused"; readonly reason: string; readonly message: string }
   | { readonly kind: "error"; readonly reason: string; readonly message: string; readonly usage?: string }
   | { readonly kind: "help"; readonly text: string };
@@ -241,6 +243,8 @@ function present(result: ChatResult): Presentation {
         title: `Plan for ${formatPoolId(result.pool)} (nothing was changed)`,
         preformatted: truncate(result.text, SECTION_LIMIT - 10),
       };
+    case "history":
+      return presentHistory(result);
     case "refused":
       return {
         responseType: "ephemeral",
@@ -272,6 +276,30 @@ function presentScaled(result: Extract<ChatResult, { kind: "scaled" }>): Present
     title: `Scaled ${id} from ${result.from} to ${result.to} replicas`,
     ...note,
     actor: result.by,
+  };
+}
+
+/** Entries a chat reply shows: the newest, as many as fit a Slack section. */
+const HISTORY_ENTRIES = 15;
+
+function presentHistory(result: Extract<ChatResult, { kind: "history" }>): Presentation {
+  const id = formatPoolId(result.pool);
+  if (result.entries.length === 0) {
+    return {
+      responseType: "ephemeral",
+      title: `No scaling history for ${id} yet`,
+      body: "Entries appear when its replica count changes or an autoscaler decides on it.",
+    };
+  }
+  const shown = result.entries.slice(-HISTORY_ENTRIES);
+  const hidden = result.entries.length - shown.length;
+  return {
+    responseType: "ephemeral",
+    title: `Scaling history of ${id}`,
+    preformatted: truncate(formatHistoryTable(shown), SECTION_LIMIT - 10),
+    ...(hidden > 0
+      ? { footnote: `${hidden} older entries not shown; npx vmpool history ${id} lists all` }
+      : {}),
   };
 }
 

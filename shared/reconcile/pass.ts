@@ -12,6 +12,7 @@ import { metrics } from "../metrics";
 import { type Note, type Plan, planPool, planReplicaSet } from "../planning";
 import { act } from "./act";
 import { type ManageMode, standDownReason } from "./coexist";
+import { recordPassHistory } from "./history";
 import { type Observation, type Owner, observeAll, observePool, refOf, whyUnobserved } from "./observe";
 import { formatRef, type PassResult, type PoolRef } from "./types";
 import { templateProblem } from "./validate";
@@ -201,6 +202,7 @@ async function actOnObservation(
     deadline,
     concurrency: deps.writeConcurrency ?? 16,
   });
+  await recordPassHistory({ kube, log: deps.log, now: deps.now }, ref, observation, plan, outcome.results);
   const failed = outcome.results.filter((r) => !r.ok && !r.superseded);
   const logged = {
     pool: formatRef(ref),

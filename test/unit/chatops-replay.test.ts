@@ -77,6 +77,8 @@ function scheduledPort(s: fc.Scheduler, stored: Stored): ChatopsPort {
     patchVm: unused,
     dryRun: unused,
     recordEvent: () => turn("event", () => true),
+    history: unused,
+    recordHistory: () => turn("history", () => undefined),
   };
 }
 
