@@ -7,9 +7,11 @@
 import type { SourceName } from "../signal";
 import { alertmanagerSource } from "./alertmanager";
 import { cloudwatchSource } from "./cloudwatch";
+import { cloudwatchMetricsSource } from "./cloudwatch-metrics";
 import { grafanaSource } from "./grafana";
 import { metricPushSource } from "./metric-push";
 import { metricsServerSource } from "./metrics-server";
+import { prometheusSource } from "./prometheus";
 import type { PullSource, SignalSource } from "./types";
 
 export const SOURCES: Readonly<Record<SourceName, SignalSource>> = {
@@ -22,6 +24,8 @@ export const SOURCES: Readonly<Record<SourceName, SignalSource>> = {
 /** Pull sources by the name configuration uses. */
 export const PULL_SOURCES = {
   "metrics-server": metricsServerSource,
+  prometheus: prometheusSource,
+  cloudwatch: cloudwatchMetricsSource,
 } as const satisfies Readonly<Record<string, PullSource>>;
 
 /** A key of `PULL_SOURCES`. */
