@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFunctionApp } from "../../functions/app";
 import { autoscaleRoutes } from "../../functions/autoscale/routes";
 import type { AlertResult } from "../../shared/autoscale";
+import { autoscaleConfigFromEnv } from "../../shared/autoscale";
 import { createKube, type Kube } from "../../shared/kube";
 import { logger } from "../../shared/log";
 import { reconcilePool } from "../../shared/reconcile";
@@ -55,7 +56,9 @@ describeClusters(
         );
       const built = testRuntime({ kube, now: () => new Date(clock), reconcile });
       reconciles = built.reconciles;
-      const app = createFunctionApp(built.runtime, [autoscaleRoutes]);
+      // Alert-driven only (VMPOOL_AUTOSCALE_PULL_SOURCES=none): the alert's value is the observation.
+      const alertOnly = { ...autoscaleConfigFromEnv({}), pullSources: [] };
+      const app = createFunctionApp(built.runtime, [(r) => autoscaleRoutes(r, alertOnly)]);
       server = await new Promise((resolve) => {
         const s = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s));
       });

@@ -9,7 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFunctionApp } from "../../functions/app";
 import { autoscaleRoutes } from "../../functions/autoscale/routes";
 import { SIMULATOR_ANNOTATIONS } from "../../infra/local/simulator";
-import { CPU_LOAD_ANNOTATION, poolCpuLoads, setPoolCpuLoad, startAlertEmitter } from "../../shared/autoscale";
+import {
+  autoscaleConfigFromEnv,
+  CPU_LOAD_ANNOTATION,
+  poolCpuLoads,
+  setPoolCpuLoad,
+  startAlertEmitter,
+} from "../../shared/autoscale";
 import { ReasonedError } from "../../shared/errors";
 import { createKube, type Kube } from "../../shared/kube";
 import { logger } from "../../shared/log";
@@ -42,7 +48,11 @@ beforeAll(async () => {
   await kube.create("HorizontalPodAutoscaler", autoscaleHpa(REF.name));
   await reconcile(REF);
   await eventually(async () => ((await readyVmis()) === 3 ? true : undefined), 15_000, "3 ready VMIs");
-  const app = createFunctionApp(testRuntime({ kube, reconcile }).runtime, [autoscaleRoutes]);
+  // Alert-driven only (VMPOOL_AUTOSCALE_PULL_SOURCES=none): the emitter's alerts carry the observation.
+  const alertOnly = { ...autoscaleConfigFromEnv({}), pullSources: [] };
+  const app = createFunctionApp(testRuntime({ kube, reconcile }).runtime, [
+    (r) => autoscaleRoutes(r, alertOnly),
+  ]);
   server = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s));
   });

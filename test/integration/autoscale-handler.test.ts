@@ -101,12 +101,15 @@ describeClusters("autoscale Lambda entry", (kind) => {
     });
 
     it("ignores EventBridge events of other detail-types", async () => {
-      const scheduled = {
+      const other = {
         ...payload("cloudwatch/alarm-cpu-high"),
-        "detail-type": "Scheduled Event",
-        source: "aws.events",
+        "detail-type": "EC2 Instance State-change Notification",
+        source: "aws.ec2",
       };
-      expect(await handler(scheduled)).toEqual({ kind: "ignored", detailType: "Scheduled Event" });
+      expect(await handler(other)).toEqual({
+        kind: "ignored",
+        detailType: "EC2 Instance State-change Notification",
+      });
     });
 
     it("serves the webhook routes to HTTP events through hono/aws-lambda", async () => {
@@ -148,6 +151,25 @@ describeClusters("autoscale Lambda entry", (kind) => {
 
     it("built the runtime once for all invocations", () => {
       expect(runtimeBuilds).toBe(1);
+    });
+
+    it("runs autoscale-all on the schedule's Scheduled Event, one result per HPA of ours", async () => {
+      const scheduled = {
+        ...payload("cloudwatch/alarm-cpu-high"),
+        "detail-type": "Scheduled Event",
+        source: "aws.events",
+        detail: {},
+      };
+      const outcome = (await handler(scheduled)) as EventOutcome;
+      expect(outcome.kind).toBe("pass");
+      if (outcome.kind !== "pass") return;
+      const hpas = await kube.list("HorizontalPodAutoscaler", {});
+      expect(outcome.pass.hpas).toBe(hpas.length);
+      expect(outcome.pass.results.map((r) => r.hpa).sort()).toEqual(
+        hpas.map((h) => `${h.metadata.namespace}/${h.metadata.name}`).sort(),
+      );
+      const { time: _time, ...untimed } = scheduled;
+      expect(await handler(untimed)).toMatchObject({ kind: "rejected", reason: "InvalidEvent" });
     });
   });
 });

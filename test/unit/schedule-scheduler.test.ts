@@ -1,6 +1,6 @@
 import { setImmediate as flushIo } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { SCHEDULES } from "../../infra/aws";
+import { LOCAL_AUTOSCALE_INTERVAL_MS, SCHEDULES } from "../../infra/aws/definitions";
 import { hasReason } from "../../shared/errors";
 import {
   LOCAL_DEFAULT_INTERVAL_MS,
@@ -52,12 +52,15 @@ function recorder<T>() {
   return { fired, fire };
 }
 
+const RECONCILE_ONLY = SCHEDULES.filter((d) => d.target === "reconcile");
+
 describe("startScheduler", () => {
-  it("fires the deployed reconcile schedule every 10 s locally (its local override of rate(1 minute))", async () => {
+  it("fires the deployed schedules at their local intervals: reconcile every 10 s, autoscale every 15 s (both rate(1 minute) on EventBridge)", async () => {
     const time = fakeTime("2024-05-01T10:00:03Z");
     const { fired, fire } = recorder<string>();
-    expect(SCHEDULES[0]?.scheduleExpression).toBe("rate(1 minute)");
+    expect(SCHEDULES.map((d) => d.scheduleExpression)).toEqual(["rate(1 minute)", "rate(1 minute)"]);
     expect(SCHEDULES[0]?.localIntervalMs).toBe(LOCAL_DEFAULT_INTERVAL_MS);
+    expect(SCHEDULES[1]?.localIntervalMs).toBe(LOCAL_AUTOSCALE_INTERVAL_MS);
     const scheduler = startScheduler({
       definitions: SCHEDULES,
       fire,
@@ -67,7 +70,9 @@ describe("startScheduler", () => {
     await time.advance(35_000);
     expect(fired).toEqual([
       { name: "reconcile-schedule", at: "2024-05-01T10:00:13.000Z" },
+      { name: "autoscale-schedule", at: "2024-05-01T10:00:18.000Z" },
       { name: "reconcile-schedule", at: "2024-05-01T10:00:23.000Z" },
+      { name: "autoscale-schedule", at: "2024-05-01T10:00:33.000Z" },
       { name: "reconcile-schedule", at: "2024-05-01T10:00:33.000Z" },
     ]);
     scheduler.stop();
@@ -179,7 +184,7 @@ describe("startScheduler", () => {
       if (calls === 2) return Promise.reject(new Error("rejected"));
     };
     const scheduler = startScheduler({
-      definitions: SCHEDULES,
+      definitions: RECONCILE_ONLY,
       fire,
       now: time.now,
       setTimer: time.setTimer,
@@ -198,7 +203,7 @@ describe("startScheduler", () => {
       return new Promise((resolve) => release.push(resolve));
     };
     const scheduler = startScheduler({
-      definitions: SCHEDULES,
+      definitions: RECONCILE_ONLY,
       fire,
       now: time.now,
       setTimer: time.setTimer,
