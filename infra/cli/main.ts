@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { runCluster } from "./cluster";
 import { runControlPlane } from "./control-plane";
 import { parseDevFlags, startDev } from "./dev";
+import { runHistory } from "./history";
 import { runInfra } from "./infra";
 import { runLoad } from "./load";
 import { runReconcile } from "./reconcile";
@@ -21,6 +22,7 @@ commands:
              --insecure  the local cluster on plain HTTP without its token (only the Host check stays)
   serve      run the function server in a cluster (the Deployment in infra/kubernetes): 0.0.0.0:8080, the
              service account, every secret from the environment; --port N  --hostname H  --cluster KUBECONFIG
+             --tls-port N (8443: HTTPS for admission when VMPOOL_TLS_CERT_FILE/VMPOOL_TLS_KEY_FILE are set)
   reconcile  [ns/name | vmirs/ns/name] [--dry-run] [--cluster KUBECONFIG]
              run one reconcile pass (one pool, or every pool) and print the plan like terraform plan
   infra      plan|apply|destroy [--config FILE] [--destroy] [--endpoint-url URL]
@@ -30,6 +32,8 @@ commands:
              --insecure
   control-plane build
              build the real control plane (kube-apiserver, kube-controller-manager, etcd) with Go into .local/k8s/bin
+  history    <ns/name | vmirs/ns/name> [-o table|json] [--cluster KUBECONFIG] [--data-dir DIR]
+             who or what changed a pool's replica count (or decided not to), when and why
   load       <ns/name | vmirs/ns/name> <percent>   set the simulated CPU load of a pool's VMIs (local cluster)
   simulate   --kubeconfig FILE [--nodes N] [--seed N]
              the KubeVirt simulator over the API, for a cluster without KubeVirt (kind, CI, --real)
@@ -77,12 +81,13 @@ async function serve(args: string[]): Promise<void> {
       hostname: { type: "string" },
       cluster: { type: "string" },
       "interval-ms": { type: "string" },
+      "tls-port": { type: "string" },
     },
     strict: true,
   });
   const server = await startServe(parseServeFlags(values));
   console.log(
-    `vmpool serve: function server on ${server.url} (reconcile every ${server.intervalMs / 1000} s)`,
+    `vmpool serve: function server on ${server.url}${server.httpsUrl ? ` and ${server.httpsUrl} (admission over TLS)` : ""} (reconcile every ${server.intervalMs / 1000} s)`,
   );
   const stop = async () => {
     await server.stop();
@@ -143,6 +148,20 @@ async function main(argv: string[]): Promise<void> {
         strict: true,
       });
       process.exitCode = await runReconcile(positionals, values, (line) => console.log(line));
+      return;
+    }
+    case "history": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: {
+          output: { type: "string", short: "o" },
+          cluster: { type: "string" },
+          "data-dir": { type: "string" },
+        },
+        allowPositionals: true,
+        strict: true,
+      });
+      process.exitCode = await runHistory(positionals, values, (line) => console.log(line));
       return;
     }
     case "infra": {

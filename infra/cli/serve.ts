@@ -5,15 +5,20 @@
  * one stops the process at once, named. With `VMPOOL_WATCH=true` it also watches pools, replica sets, VMs and VMIs
  * and triggers a pass of the pool each change belongs to (the timer stays the safety net).
  */
+import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { describeIssue, requireSecrets, secretsFromEnv } from "../../shared/config";
 import type { ClusterSource } from "../../shared/kube";
+import { logger } from "../../shared/log";
 import { metrics } from "../../shared/metrics";
 import { parseSchedule } from "../../shared/schedule";
 import { SCHEDULES } from "../aws/definitions";
 import { type FunctionServer, startFunctionServer } from "./server";
 
+const log = logger("serve");
+
 export const DEFAULT_SERVE_PORT = 8080;
+export const DEFAULT_TLS_PORT = 8443;
 
 export const serveFlagsSchema = z.strictObject({
   port: z.coerce.number().int().min(0).max(65535).default(DEFAULT_SERVE_PORT),
@@ -22,16 +27,67 @@ export const serveFlagsSchema = z.strictObject({
   cluster: z.string().min(1).optional(),
   /** Overrides the reconcile interval (default: the deployed schedule's rate). */
   "interval-ms": z.coerce.number().int().min(100).max(86_400_000).optional(),
+  /** The HTTPS listener for admission calls (kube-apiserver calls webhooks over TLS only), when a certificate is set. */
+  "tls-port": z.coerce.number().int().min(0).max(65535).default(DEFAULT_TLS_PORT),
 });
 export type ServeFlags = z.infer<typeof serveFlagsSchema>;
 
 /** `serve`'s own environment (the Deployment sets it; infra/kubernetes/20-deployment.yaml). */
-export const serveEnvSchema = z.object({
-  VMPOOL_WATCH: z
-    .enum(["true", "false"], { error: "must be true or false" })
-    .default("false")
-    .transform((value) => value === "true"),
-});
+export const serveEnvSchema = z
+  .object({
+    VMPOOL_WATCH: z
+      .enum(["true", "false"], { error: "must be true or false" })
+      .default("false")
+      .transform((value) => value === "true"),
+    /** PEM certificate and key of the HTTPS listener (a `kubernetes.io/tls` Secret mounted as files). */
+    VMPOOL_TLS_CERT_FILE: z.string().min(1).optional(),
+    VMPOOL_TLS_KEY_FILE: z.string().min(1).optional(),
+  })
+  .refine((env) => (env.VMPOOL_TLS_CERT_FILE === undefined) === (env.VMPOOL_TLS_KEY_FILE === undefined), {
+    path: ["VMPOOL_TLS_KEY_FILE"],
+    message: "VMPOOL_TLS_CERT_FILE and VMPOOL_TLS_KEY_FILE go together: set both or neither",
+  });
+
+/**
+ * The certificate and key files named by the environment, read; the error names the variable. Both files absent is
+ * not an error: the Deployment mounts the TLS Secret as optional, so a cluster without one still runs, with a
+ * warning that admission calls will fail (and, with failurePolicy Ignore, be ignored: the timer drives the pools).
+ */
+export function readServeTls(
+  env: z.infer<typeof serveEnvSchema>,
+  warn: (message: string) => void = () => {},
+): { readonly cert: string; readonly key: string } | undefined {
+  const certFile = env.VMPOOL_TLS_CERT_FILE;
+  const keyFile = env.VMPOOL_TLS_KEY_FILE;
+  if (certFile === undefined || keyFile === undefined) return undefined;
+  if (!existsSync(certFile) && !existsSync(keyFile)) {
+    warn(
+      `no TLS certificate at ${certFile}: admission calls cannot reach this server, so only the timer${env.VMPOOL_WATCH ? " and the watch" : ""} trigger passes`,
+    );
+    return undefined;
+  }
+  const read = (
+    name: "VMPOOL_TLS_CERT_FILE" | "VMPOOL_TLS_KEY_FILE",
+    path: string,
+    marker: RegExp,
+    what: string,
+  ) => {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (err) {
+      throw new Error(
+        `invalid setting ${name}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? err})`,
+      );
+    }
+    if (!marker.test(text)) throw new Error(`invalid setting ${name}: ${path} holds no PEM ${what}`);
+    return text;
+  };
+  return {
+    cert: read("VMPOOL_TLS_CERT_FILE", certFile, /-----BEGIN CERTIFICATE-----/, "certificate"),
+    key: read("VMPOOL_TLS_KEY_FILE", keyFile, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "private key"),
+  };
+}
 
 /** Parses `serve`'s environment; the error names the variable. */
 export function parseServeEnv(env: NodeJS.ProcessEnv): z.infer<typeof serveEnvSchema> {
@@ -63,7 +119,8 @@ export async function startServe(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<FunctionServer> {
   const secrets = requireSecrets(secretsFromEnv(env));
-  const { VMPOOL_WATCH: watch } = parseServeEnv(env);
+  const settings = parseServeEnv(env);
+  const tls = readServeTls(settings, (message) => log.warn(message));
   const source: ClusterSource = flags.cluster
     ? { kind: "kubeconfig", path: flags.cluster }
     : { kind: "inCluster" };
@@ -76,6 +133,7 @@ export async function startServe(
     devMode: false,
     schedule: true,
     intervalMs: flags["interval-ms"] ?? deployedReconcileIntervalMs(),
-    ...(watch ? { watch: {} } : {}),
+    ...(settings.VMPOOL_WATCH ? { watch: {} } : {}),
+    ...(tls ? { tls: { ...tls, port: flags["tls-port"] } } : {}),
   });
 }

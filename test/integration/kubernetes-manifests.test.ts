@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { settingsSchema } from "../../functions/runtime";
-import { DEFAULT_SERVE_PORT } from "../../infra/cli/serve";
+import { DEFAULT_SERVE_PORT, DEFAULT_TLS_PORT, parseServeEnv } from "../../infra/cli/serve";
 import { SECRET_ENV, SECRET_KEYS } from "../../shared/config";
 import { kubectl, kubectlBinary } from "../support/kubectl";
 import { startTestCluster, type TestCluster } from "../support/local-cluster";
@@ -189,6 +189,7 @@ describe("infra/kubernetes manifests", () => {
   const pod = deployment.spec.template;
   const container = pod.spec.containers[0] as z.infer<typeof Container>;
   const http = container.ports.find((p) => p.name === "http");
+  const https = container.ports.find((p) => p.name === "https");
 
   it("ships exactly these kinds, in an order kubectl apply -f can create them (namespace first), and no Secret", () => {
     expect(docs.map((d) => d.doc.kind)).toEqual([
@@ -231,7 +232,7 @@ describe("infra/kubernetes manifests", () => {
           namespace: namespace.metadata.name,
           name: service.metadata.name,
           path: "/hooks/admission",
-          port: service.spec.ports[0]?.port,
+          port: service.spec.ports.find((p) => p.name === "https")?.port,
         });
       }
     });
@@ -281,18 +282,29 @@ describe("infra/kubernetes manifests", () => {
     expect(pod.spec.serviceAccountName).toBe(account.metadata.name);
   });
 
-  it("selects its own pods, and the Service routes to the http port", () => {
+  it("selects its own pods, and the Service routes to the http and https ports", () => {
     const podLabels = pod.metadata.labels ?? {};
     expect(podLabels).toMatchObject(deployment.spec.selector.matchLabels);
     expect(podLabels).toMatchObject(service.spec.selector);
     expect(http?.containerPort).toBe(DEFAULT_SERVE_PORT);
-    expect(service.spec.ports.map((p) => p.targetPort)).toEqual(["http"]);
+    expect(https?.containerPort).toBe(DEFAULT_TLS_PORT);
+    expect(service.spec.ports.map((p) => p.targetPort)).toEqual(["http", "https"]);
   });
 
-  it("runs `vmpool serve` on the http port, probed on /healthz", () => {
+  it("runs `vmpool serve` on the http and https ports, probed on /healthz, the TLS Secret optional", () => {
     expect([...container.command, ...container.args].join(" ")).toBe(
-      `node infra/cli/vmpool.mjs serve --port ${http?.containerPort}`,
+      `node infra/cli/vmpool.mjs serve --port ${http?.containerPort} --tls-port ${https?.containerPort}`,
     );
+    const env = Object.fromEntries(container.env.map((e) => [e.name, e.value]));
+    expect(parseServeEnv(env)).toMatchObject({
+      VMPOOL_TLS_CERT_FILE: "/etc/vmpool/tls/tls.crt",
+      VMPOOL_TLS_KEY_FILE: "/etc/vmpool/tls/tls.key",
+    });
+    expect(pod.spec).toMatchObject({
+      volumes: expect.arrayContaining([
+        { name: "tls", secret: { secretName: "vmpool-functions-tls", optional: true } },
+      ]),
+    });
     for (const probe of [container.readinessProbe, container.livenessProbe, container.startupProbe]) {
       expect(probe.httpGet).toEqual({ path: "/healthz", port: "http" });
     }
@@ -344,7 +356,12 @@ describe("infra/kubernetes manifests", () => {
       expect(got.code).toBe(0);
       expect(JSON.parse(got.stdout)).toMatchObject({
         metadata: { annotations: { "prometheus.io/path": "/metrics" } },
-        spec: { ports: [{ name: "http", port: DEFAULT_SERVE_PORT, targetPort: "http" }] },
+        spec: {
+          ports: [
+            { name: "http", port: DEFAULT_SERVE_PORT, targetPort: "http" },
+            { name: "https", port: DEFAULT_TLS_PORT, targetPort: "https" },
+          ],
+        },
       });
     });
   });
