@@ -588,10 +588,24 @@ function goNetError(err: Error & { code?: string }, url: URL): string {
     case "CERT_SIGNATURE_FAILURE":
       return "tls: failed to verify certificate: x509: certificate signed by unknown authority";
     case "ERR_TLS_CERT_ALTNAME_INVALID":
-      return `tls: failed to verify certificate: x509: ${err.message}`;
+      return `tls: failed to verify certificate: ${goHostnameError(err as Error & { host?: string; cert?: PeerCertificate })}`;
     default:
       return err.message;
   }
+}
+
+/** crypto/x509 `HostnameError`: the names the certificate is valid for, DNS or IP as the host is. */
+function goHostnameError(err: { host?: string; cert?: PeerCertificate }): string {
+  const host = err.host ?? "";
+  const sans = (err.cert?.subjectaltname ?? "").split(", ").filter(Boolean);
+  const ipHost = isIP(host) !== 0;
+  const valid = sans
+    .filter((san) => (ipHost ? san.startsWith("IP Address:") : san.startsWith("DNS:")))
+    .map((san) => san.slice(san.indexOf(":") + 1));
+  if (ipHost && valid.length === 0)
+    return `x509: cannot validate certificate for ${host} because it doesn't contain any IP SANs`;
+  if (valid.length === 0) return `x509: certificate is not valid for any names, but wanted to match ${host}`;
+  return `x509: certificate is valid for ${valid.join(", ")}, not ${host}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

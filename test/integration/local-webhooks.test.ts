@@ -484,6 +484,25 @@ describe("calling webhooks on writes", () => {
     expect(hook.received).toHaveLength(0);
   });
 
+  it("calls clientConfig.service at 127.0.0.1:<port><path>, verifying the certificate for <name>.<namespace>.svc", async () => {
+    const port = Number(new URL(hook.url).port);
+    await install(
+      webhook({
+        failurePolicy: "Fail",
+        clientConfig: {
+          service: { namespace: "hooks", name: "pools", port, path: "/validate" },
+          caBundle: hook.caBundle,
+        },
+      }),
+    );
+    const reply = await api("POST", POOLS, pool("p1"));
+    expect(reply.status).toBe(500);
+    // The test webhook's certificate names localhost and 127.0.0.1 only, as a Service's name would not be.
+    expect(reply.body.message).toBe(
+      `Internal error occurred: failed calling webhook "pools.test.vmpool-functions.io": failed to call webhook: Post "https://127.0.0.1:${port}/validate?timeout=10s": tls: failed to verify certificate: x509: certificate is valid for localhost, not pools.hooks.svc`,
+    );
+  });
+
   it("calls the webhooks of a dry run with dryRun true and stores nothing", async () => {
     await install(webhook({ sideEffects: "NoneOnDryRun" }));
     const reply = await api("POST", `${POOLS}?dryRun=All`, pool("p1"));
