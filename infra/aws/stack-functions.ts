@@ -14,6 +14,18 @@ export interface Publication {
   readonly busVariable: string;
 }
 
+/**
+ * AWS calls a function makes only when a setting turns them on: the pull sources named in a comma-separated
+ * variable (`VMPOOL_AUTOSCALE_PULL_SOURCES`), each with the actions it calls. These actions have no resource-level
+ * permissions in IAM, so their statement's resource is `*`; the stack grants them only when the source is named.
+ */
+export interface PullSourceCalls {
+  readonly parameter: string;
+  readonly variable: string;
+  readonly defaultSources: string;
+  readonly actions: Readonly<Record<string, readonly string[]>>;
+}
+
 export interface FunctionStack {
   readonly description: string;
   /** The secrets (shared/config `SECRET_KEYS`) its routes verify; each becomes a NoEcho parameter. */
@@ -22,13 +34,15 @@ export interface FunctionStack {
   readonly publishes: readonly Publication[];
   /** Its HTTP routes: a function with any gets a function URL (auth type NONE; it authenticates each request). */
   readonly routes: readonly string[];
+  readonly pullSources?: PullSourceCalls;
 }
 
 /**
  * Read from `functions/<name>/handler.ts` and `routes.ts`: reconcile fans out with `VMPOOL_FANOUT_BUS`
  * (`putPoolReconcileEvents`), chat-ops hands commands to its worker on `VMPOOL_EVENT_BUS_NAME`
- * (`publishChatCommand`), autoscale calls no AWS API. Minting an EKS token signs a request locally and needs no
- * permission.
+ * (`publishChatCommand`), autoscale calls CloudWatch `GetMetricData` only with its `cloudwatch` pull source
+ * (shared/autoscale/sources/cloudwatch-metrics.ts; the default sources are `metrics-server`, in the cluster).
+ * Minting an EKS token signs a request locally and needs no permission.
  */
 export const FUNCTION_STACK: Readonly<Record<FunctionName, FunctionStack>> = {
   reconcile: {
@@ -43,6 +57,12 @@ export const FUNCTION_STACK: Readonly<Record<FunctionName, FunctionStack>> = {
     secrets: ["alertmanagerToken"],
     publishes: [],
     routes: ["POST /hooks/alertmanager", "POST /hooks/grafana", "POST /hooks/events", "POST /hooks/metrics"],
+    pullSources: {
+      parameter: "AutoscalePullSources",
+      variable: "VMPOOL_AUTOSCALE_PULL_SOURCES",
+      defaultSources: "metrics-server",
+      actions: { cloudwatch: ["cloudwatch:GetMetricData"] },
+    },
   },
   chatops: {
     description: "vmpool-functions chat-ops: Slack and Mattermost commands and their worker",

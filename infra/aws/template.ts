@@ -30,7 +30,7 @@ import {
 type PolicyStatement = FollowUpsDefinition["functionStatements"][number];
 
 import { EVENTS_PRINCIPAL, INVOKE_ACTION } from "./permissions";
-import { FUNCTION_STACK } from "./stack-functions";
+import { FUNCTION_STACK, type PullSourceCalls } from "./stack-functions";
 
 /** A CloudFormation value: literals, lists, maps and intrinsic functions (long form, so any YAML reader takes it). */
 export type CfnValue = string | number | boolean | readonly CfnValue[] | { readonly [key: string]: CfnValue };
@@ -239,6 +239,35 @@ const ENV_PARAMETERS: readonly EnvParameter[] = [
     spec: optionalText("JSON overriding the alert mapping (shared/autoscale/SOURCES.md)"),
   },
   {
+    name: "PrometheusUrl",
+    variable: "VMPOOL_PROMETHEUS_URL",
+    functions: ["autoscale"],
+    group: GROUP.settings,
+    spec: optionalText("Prometheus base URL for the prometheus pull source"),
+  },
+  {
+    name: "PrometheusToken",
+    variable: "VMPOOL_PROMETHEUS_TOKEN",
+    functions: ["autoscale"],
+    group: GROUP.secrets,
+    spec: optionalText("bearer token for PrometheusUrl (optional)", { NoEcho: true }),
+  },
+  {
+    name: "PrometheusQueries",
+    variable: "VMPOOL_PROMETHEUS_QUERIES",
+    functions: ["autoscale"],
+    group: GROUP.settings,
+    spec: optionalText("JSON: metric name to PromQL (shared/autoscale/SOURCES.md)"),
+  },
+  {
+    name: "CloudWatchQueries",
+    variable: "VMPOOL_CLOUDWATCH_QUERIES",
+    functions: ["autoscale"],
+    group: GROUP.settings,
+    spec: optionalText("JSON: metric name to a CloudWatch query for the cloudwatch pull source"),
+  },
+  ...pullSourceParameters(),
+  {
     name: "GrafanaHmacSecret",
     variable: "VMPOOL_GRAFANA_HMAC_SECRET",
     functions: ["autoscale"],
@@ -250,6 +279,27 @@ const ENV_PARAMETERS: readonly EnvParameter[] = [
     }),
   },
 ];
+
+function pullSourceParameters(): EnvParameter[] {
+  return FUNCTION_NAMES.flatMap((fn): EnvParameter[] => {
+    const pull = FUNCTION_STACK[fn].pullSources;
+    if (pull === undefined) return [];
+    return [
+      {
+        name: pull.parameter,
+        variable: pull.variable,
+        functions: [fn],
+        group: GROUP.settings,
+        spec: {
+          Type: "String",
+          Description: `${pull.variable}: ${fn}'s pull sources, comma-separated, or none (${Object.keys(pull.actions).join(", ")} also grant what they call)`,
+          Default: pull.defaultSources,
+          AllowedPattern: "^(none|[a-z-]+(,[a-z-]+)*)$",
+        },
+      },
+    ];
+  });
+}
 
 const inScope = (scope: Scope, fn: FunctionName) => scope === "all" || scope.includes(fn);
 const isOptional = (parameter: EnvParameter) => parameter.spec.Default === "";
@@ -379,6 +429,8 @@ interface Context {
   /** ARNs in the definitions that name something this stack creates, and the reference that replaces each. */
   readonly arns: Map<string, CfnValue>;
   readonly extras: Record<FunctionName, FunctionExtras>;
+  /** Conditions resources add (the template's own, for optional parameters, are added at the end). */
+  readonly conditions: Record<string, CfnValue>;
 }
 
 const PLACEHOLDER_ARN = new RegExp(`^arn:aws:([a-z0-9-]+):(${PLACEHOLDER.region})?:${PLACEHOLDER.account}:`);
@@ -759,6 +811,37 @@ function emitFunction(ctx: Context, fn: FunctionName): void {
     getAtt(LOGICAL.role(fn), "Arn"),
   );
   if (stack.routes.length > 0) emitUrl(ctx, fn);
+  if (stack.pullSources !== undefined) emitPullSourcePolicies(ctx, fn, stack.pullSources);
+}
+
+/** The condition "the pull-source list names `source`": splitting by it changes the list only if it is there. */
+function pullsCondition(parameter: string, source: string): CfnValue {
+  return {
+    "Fn::Not": [
+      { "Fn::Equals": [{ "Fn::Join": ["", { "Fn::Split": [source, ref(parameter)] }] }, ref(parameter)] },
+    ],
+  };
+}
+
+/** One policy per pull source that calls AWS, attached to the role only when the source is configured. */
+function emitPullSourcePolicies(ctx: Context, fn: FunctionName, pull: PullSourceCalls): void {
+  for (const [source, actions] of Object.entries(pull.actions)) {
+    const condition = logicalId(fn, "Pulls", source);
+    ctx.conditions[condition] = pullsCondition(pull.parameter, source);
+    ctx.out.add(logicalId(fn, source, "PullPolicy"), {
+      Type: "AWS::IAM::Policy",
+      Condition: condition,
+      Properties: {
+        PolicyName: `pull-${source}`,
+        Roles: [ref(LOGICAL.role(fn))],
+        PolicyDocument: {
+          Version: "2012-10-17",
+          // These actions have no resource-level permissions (Service Authorization Reference).
+          Statement: [{ Effect: "Allow", Action: [...actions], Resource: "*" }],
+        },
+      },
+    });
+  }
 }
 
 /**
@@ -823,7 +906,7 @@ export function templateFor(defs: InfraDefinitions): CfnTemplate {
   const extras = Object.fromEntries(
     FUNCTION_NAMES.map((fn): [FunctionName, FunctionExtras] => [fn, { policies: [], environment: {} }]),
   ) as Record<FunctionName, FunctionExtras>;
-  const ctx: Context = { defs, out: new Resources(), ruleIds: new Map(), arns, extras };
+  const ctx: Context = { defs, out: new Resources(), ruleIds: new Map(), arns, extras, conditions: {} };
   for (const key of Object.keys(defs) as (keyof InfraDefinitions)[]) {
     const emit = DEFINITION_EMITTERS[key] as ((ctx: Context, value: unknown) => void) | undefined;
     if (emit === undefined) {
@@ -841,7 +924,10 @@ export function templateFor(defs: InfraDefinitions): CfnTemplate {
     parameters[name] = spec;
     inGroup(group, name);
   }
-  const conditions: Record<string, CfnValue> = { [hasCondition("LayerArn")]: notEmpty("LayerArn") };
+  const conditions: Record<string, CfnValue> = {
+    [hasCondition("LayerArn")]: notEmpty("LayerArn"),
+    ...ctx.conditions,
+  };
   for (const parameter of ENV_PARAMETERS) {
     parameters[parameter.name] = parameter.spec;
     inGroup(parameter.group, parameter.name);

@@ -180,6 +180,8 @@ describe.skipIf(skip !== undefined)(`AWS against moto${skip ? ` (skipped: ${skip
       CodeBucket: "vmpool-code",
       KubeServer: "https://k8s.example.test:6443",
       KubeToken: "kube-token-for-the-test",
+      // Turns on the one pull source that calls AWS, so its conditional policy is made too.
+      AutoscalePullSources: "metrics-server,cloudwatch",
     };
     for (const key of SECRET_KEYS) parameters[LOGICAL.secret(key)] = `${key}-0123456789abcdef`;
     const defs = templateDefinitions(templateConfigSchema.parse({}));
@@ -380,6 +382,8 @@ describe.skipIf(skip !== undefined)(`AWS against moto${skip ? ` (skipped: ${skip
             "events:detail-type": p.detailType,
           })),
         );
+        const pulls = Object.values(FUNCTION_STACK[fn].pullSources?.actions ?? {}).flat();
+        expect(statements.filter((s) => s.Resource === "*").flatMap((s) => s.Action)).toEqual(pulls);
         for (const statement of publishes) {
           expect(statement.Resource).toBe(
             `arn:aws:events:${region}:${MOTO_ACCOUNT}:event-bus/${defs.eventBus.name}`,

@@ -281,14 +281,31 @@ describe("the CloudFormation template", () => {
   it("grants each role its log group and the events it publishes, no wildcard action or resource", () => {
     const roles = Object.entries(template.Resources).filter(([, r]) => r.Type === "AWS::IAM::Role");
     expect(roles.length).toBeGreaterThanOrEqual(FUNCTION_NAMES.length);
-    for (const [id, role] of roles) {
-      const statements = statementsOf(role.Properties.Policies);
+    const policies = Object.entries(template.Resources).filter(([, r]) => r.Type === "AWS::IAM::Policy");
+    // Actions IAM cannot scope to a resource, as the functions' table declares them.
+    const unscopable = new Set(
+      FUNCTION_NAMES.flatMap((fn) => Object.values(FUNCTION_STACK[fn].pullSources?.actions ?? {}).flat()),
+    );
+    const documents: [string, Record<string, unknown>[]][] = [
+      ...roles.map(([id, role]): [string, Record<string, unknown>[]] => [
+        id,
+        statementsOf(role.Properties.Policies),
+      ]),
+      ...policies.map(([id, policy]): [string, Record<string, unknown>[]] => [
+        id,
+        statementsOf([{ PolicyDocument: policy.Properties.PolicyDocument }]),
+      ]),
+    ];
+    for (const [id, statements] of documents) {
       expect(statements.length, id).toBeGreaterThan(0);
       for (const statement of statements) {
         expect(statement.Effect).toBe("Allow");
         for (const action of actionsOf(statement)) expect(action, id).not.toContain("*");
         const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
-        for (const resource of resources) expect(resource, id).not.toBe("*");
+        if (resources.includes("*")) {
+          for (const action of actionsOf(statement))
+            expect(unscopable.has(action), `${id} ${action} on *`).toBe(true);
+        }
       }
     }
     for (const fn of FUNCTION_NAMES) {
@@ -316,6 +333,41 @@ describe("the CloudFormation template", () => {
         Statement: [{ Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
       });
     }
+  });
+
+  it("grants a pull source's calls only when the pull-source list names it", () => {
+    const autoscale = FUNCTION_STACK.autoscale.pullSources;
+    if (autoscale === undefined) throw new Error("autoscale declares no pull sources");
+    const policies = Object.values(template.Resources).filter((r) => r.Type === "AWS::IAM::Policy");
+    expect(policies.map((p) => p.Properties.Roles)).toEqual(
+      Object.keys(autoscale.actions).map(() => [{ Ref: LOGICAL.role("autoscale") }]),
+    );
+    /** The subset of condition functions the template uses, evaluated for one parameter value. */
+    const evaluate = (value: unknown, parameter: string): unknown => {
+      const v = value as Record<string, unknown[]> & { Ref?: string };
+      if (v.Ref !== undefined) return parameter;
+      if (v["Fn::Not"]) return !evaluate(v["Fn::Not"][0], parameter);
+      if (v["Fn::Equals"])
+        return evaluate(v["Fn::Equals"][0], parameter) === evaluate(v["Fn::Equals"][1], parameter);
+      if (v["Fn::Join"])
+        return (evaluate(v["Fn::Join"][1], parameter) as string[]).join(String(v["Fn::Join"][0]));
+      if (v["Fn::Split"])
+        return String(evaluate(v["Fn::Split"][1], parameter)).split(String(v["Fn::Split"][0]));
+      return value;
+    };
+    for (const [source, actions] of Object.entries(autoscale.actions)) {
+      const policy = policies.find((p) => p.Properties.PolicyName === `pull-${source}`);
+      expect(
+        actionsOf(statementsOf([{ PolicyDocument: policy?.Properties.PolicyDocument }])[0] ?? {}),
+      ).toEqual(actions);
+      const condition = template.Conditions[policy?.Condition ?? ""];
+      expect(evaluate(condition, autoscale.defaultSources)).toBe(
+        autoscale.defaultSources.split(",").includes(source),
+      );
+      expect(evaluate(condition, `metrics-server,${source}`)).toBe(true);
+      expect(evaluate(condition, "none")).toBe(false);
+    }
+    expect(template.Parameters[autoscale.parameter]?.Default).toBe(autoscale.defaultSources);
   });
 
   it("asks for every webhook secret as a NoEcho parameter without a default, given only to the functions that verify it", () => {
