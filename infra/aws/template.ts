@@ -372,7 +372,7 @@ function stackParameters(): Record<string, CfnParameter & { readonly group: stri
 // ---------------------------------------------------------------------------------------------------------------
 // The definitions the template deploys
 
-/** Stand-ins for the ARNs the stack itself creates; every use is replaced by a reference (see `targetProperties`). */
+/** Stand-ins for the ARNs the stack itself creates; every use is replaced by a reference (see `resolve`). */
 const PLACEHOLDER = { region: "us-east-1", account: "000000000000" } as const;
 
 /**
