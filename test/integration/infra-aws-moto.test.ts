@@ -162,10 +162,11 @@ describe.skipIf(skip !== undefined)(`AWS against moto${skip ? ` (skipped: ${skip
   };
 
   beforeAll(async () => {
-    moto = await startMoto();
+    // Python importing moto takes seconds, more on a machine busy with other suites.
+    moto = await startMoto(90_000);
     dir = mkdtempSync(join(tmpdir(), "vmpool-moto-"));
     zip = await tinyZip(dir);
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await moto?.stop();
