@@ -1,102 +1,139 @@
 /**
- * What the HPA controller does with per-pod resource samples, for any source that has them (Prometheus' KubeVirt
- * series, the resource metrics API): group the target's pods into ready / unready / missing / ignored
- * (`groupPods`), sum the requests from the pod specs (`calculatePodRequests`: a container without a request is an
- * error), and turn the ready pods' samples into the Utilization or AverageValue observation `decide` takes
- * (`GetResourceUtilizationRatio`, `GetMetricUsageRatio`). Pure. Upstream: kubernetes
- * `pkg/controller/podautoscaler/replica_calculator.go` and `metrics/utilization.go`.
+ * What the HPA controller does with per-pod resource samples, for every source that has them (the resource
+ * metrics API, Prometheus' KubeVirt series): the pod fields it reads, `groupPods` (ready / missing / unready;
+ * deleted and failed pods left out), `calculateRequests` from the pod specs (a container without the request is
+ * an error), and the per-pod observation `decide` computes Resource and ContainerResource proposals from.
+ * Pure. Upstream: kubernetes `pkg/controller/podautoscaler/replica_calculator.go`.
  */
 import { z } from "zod";
-import type { ObservedMetric } from "../planning/hpa";
-import { parseQuantity } from "../schemas";
+import type { ObservedMetric, ResourcePodSamples } from "../planning/hpa";
+import { type NormalizedMetric, parseQuantity } from "../schemas";
 
-/** kube-controller-manager's defaults (`--horizontal-pod-autoscaler-cpu-initialization-period`, `…-initial-readiness-delay`). */
-export const CPU_INITIALIZATION_PERIOD_MS = 300_000;
+/** The label KubeVirt puts on every virt-launcher pod: the only pods a pool's or replica set's selector can mean. */
+export const LAUNCHER_SELECTOR = "kubevirt.io=virt-launcher";
+
+/** kube-controller-manager defaults: `--horizontal-pod-autoscaler-cpu-initialization-period` and `…-initial-readiness-delay`. */
+export const CPU_INITIALIZATION_PERIOD_MS = 5 * 60_000;
 export const INITIAL_READINESS_DELAY_MS = 30_000;
 
 const quantity = z.union([z.string(), z.number()]);
+const resourceList = z.record(z.string(), quantity).nullable().optional();
+const container = z.looseObject({
+  name: z.string(),
+  resources: z.looseObject({ requests: resourceList }).nullable().optional(),
+  restartPolicy: z.string().nullable().optional(),
+});
 
-/** The fields of a Pod the HPA reads (loose: everything else passes). */
-export const TargetPodSchema = z.looseObject({
+/** The fields of a Pod the calculation reads (the rest passes through untouched). */
+export const PodFieldsSchema = z.looseObject({
   metadata: z.looseObject({
     name: z.string(),
     namespace: z.string().optional(),
-    labels: z.record(z.string(), z.string()).nullish(),
-    deletionTimestamp: z.string().nullish(),
-    ownerReferences: z.array(z.looseObject({ kind: z.string(), name: z.string() })).nullish(),
-    annotations: z.record(z.string(), z.string()).nullish(),
+    labels: z.record(z.string(), z.string()).nullable().optional(),
+    annotations: z.record(z.string(), z.string()).nullable().optional(),
+    ownerReferences: z
+      .array(z.looseObject({ kind: z.string(), name: z.string() }))
+      .nullable()
+      .optional(),
+    deletionTimestamp: z.string().nullable().optional(),
   }),
   spec: z
     .looseObject({
-      containers: z
-        .array(
-          z.looseObject({
-            name: z.string(),
-            resources: z.looseObject({ requests: z.record(z.string(), quantity).nullish() }).nullish(),
-          }),
-        )
-        .nullish(),
+      containers: z.array(container).nullable().optional(),
+      initContainers: z.array(container).nullable().optional(),
+      resources: z.looseObject({ requests: resourceList }).nullable().optional(),
     })
-    .nullish(),
+    .optional(),
   status: z
     .looseObject({
       phase: z.string().optional(),
-      startTime: z.string().nullish(),
+      startTime: z.string().nullable().optional(),
       conditions: z
         .array(
-          z.looseObject({ type: z.string(), status: z.string(), lastTransitionTime: z.string().nullish() }),
+          z.looseObject({
+            type: z.string(),
+            status: z.string(),
+            lastTransitionTime: z.string().nullable().optional(),
+          }),
         )
-        .nullish(),
+        .nullable()
+        .optional(),
     })
-    .nullish(),
+    .optional(),
 });
-export type TargetPod = z.infer<typeof TargetPodSchema>;
+export type PodFields = z.infer<typeof PodFieldsSchema>;
 
-/** The VMI a virt-launcher pod runs (its controller reference; else KubeVirt's `kubevirt.io/domain` annotation). */
-export function vmiNameOf(pod: TargetPod): string | undefined {
-  const owner = pod.metadata.ownerReferences?.find((ref) => ref.kind === "VirtualMachineInstance");
-  return owner?.name ?? pod.metadata.annotations?.["kubevirt.io/domain"];
-}
-
-/** One pod's sample: the usage in base units (cores, bytes) and when it was measured over which window. */
+/** One pod's sample of one resource: milli-units summed over its containers, and when and over what window. */
 export interface PodSample {
   readonly value: number;
   readonly timestamp: number;
   readonly windowMs: number;
 }
 
-/** `groupPods`' answer (pod names). */
-export interface PodGroups {
-  readonly ready: readonly string[];
-  readonly unready: readonly string[];
-  readonly missing: readonly string[];
-  readonly ignored: readonly string[];
+/** The metrics these helpers compute. */
+export type ResourceMetric = Extract<NormalizedMetric, { type: "Resource" | "ContainerResource" }>;
+
+/** The VMI a virt-launcher pod runs: its controller reference, else KubeVirt's `kubevirt.io/domain` annotation. */
+export function vmiNameOf(pod: PodFields): string | undefined {
+  const owner = pod.metadata.ownerReferences?.find((ref) => ref.kind === "VirtualMachineInstance");
+  return owner?.name ?? pod.metadata.annotations?.["kubevirt.io/domain"];
 }
 
-function time(text: string | null | undefined): number | undefined {
-  if (!text) return undefined;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : at;
+/** Upstream `getReadyPodsCount`'s test: phase Running and condition Ready True. */
+export function isRunningAndReady(pod: PodFields): boolean {
+  return pod.status?.phase === "Running" && readyCondition(pod)?.status === "True";
 }
 
-/** Upstream `groupPods`: deleted and failed pods are ignored, pending ones unready, CPU samples of starting pods too. */
+function readyCondition(pod: PodFields) {
+  return pod.status?.conditions?.find((condition) => condition.type === "Ready");
+}
+
+/**
+ * A Resource or ContainerResource metric of the target's pods from their samples (keyed by pod name, milli-units),
+ * as upstream `GetResourceReplicas` sees it; an error the calculator itself would report has `errorStage: "compute"`.
+ */
+export function resourcePodObservation(
+  metric: ResourceMetric,
+  pods: readonly PodFields[],
+  samples: ReadonlyMap<string, PodSample>,
+  now: number,
+): ObservedMetric {
+  const containerName = metric.type === "ContainerResource" ? metric.container : undefined;
+  if (pods.length === 0) {
+    return { error: "no pods returned by selector while calculating replica count", errorStage: "compute" };
+  }
+  const grouped = groupPods(pods, samples, metric.name, now);
+  if (grouped.ready.length === 0) return { pods: { ready: [], missing: [], unready: [] } };
+  const requests = new Map<string, number>();
+  for (const pod of pods) {
+    const request = requestOf(pod, metric.name, containerName);
+    if (typeof request === "string") return { error: request, errorStage: "compute" };
+    requests.set(pod.metadata.name, request);
+  }
+  const request = (name: string) => requests.get(name) ?? 0;
+  const result: ResourcePodSamples = {
+    ready: grouped.ready.map((name) => ({ usage: samples.get(name)?.value ?? 0, request: request(name) })),
+    missing: grouped.missing.map((name) => ({ request: request(name) })),
+    unready: grouped.unready.map((name) => ({ request: request(name) })),
+  };
+  return { pods: result };
+}
+
+/** Upstream `groupPods`: ready pods with a sample, missing ones, unready ones; deleted and failed pods are left out. */
 export function groupPods(
-  pods: readonly TargetPod[],
+  pods: readonly PodFields[],
   samples: ReadonlyMap<string, PodSample>,
   resource: string,
   now: number,
-): PodGroups {
+): { ready: string[]; missing: string[]; unready: string[] } {
   const ready: string[] = [];
-  const unready: string[] = [];
   const missing: string[] = [];
-  const ignored: string[] = [];
+  const unready: string[] = [];
   for (const pod of pods) {
     const name = pod.metadata.name;
-    if (pod.metadata.deletionTimestamp || pod.status?.phase === "Failed") {
-      ignored.push(name);
-      continue;
-    }
-    if (pod.status?.phase === "Pending") {
+    const phase = pod.status?.phase;
+    if (pod.metadata.deletionTimestamp || phase === "Failed") continue;
+    if (phase === "Pending") {
       unready.push(name);
       continue;
     }
@@ -105,90 +142,65 @@ export function groupPods(
       missing.push(name);
       continue;
     }
-    if (resource === "cpu" && cpuUnready(pod, sample, now)) {
+    if (resource === "cpu" && cpuSampleUnready(pod, sample, now)) {
       unready.push(name);
       continue;
     }
     ready.push(name);
   }
-  return { ready, unready, missing, ignored };
+  return { ready, missing, unready };
 }
-
-function cpuUnready(pod: TargetPod, sample: PodSample, now: number): boolean {
-  const condition = pod.status?.conditions?.find((c) => c.type === "Ready");
-  const started = time(pod.status?.startTime);
-  if (condition === undefined || started === undefined) return true;
-  const transition = time(condition.lastTransitionTime) ?? started;
-  if (started + CPU_INITIALIZATION_PERIOD_MS > now) {
-    // Still starting: ignore the sample if unready, or if no full window was measured since it became ready.
-    return condition.status === "False" || sample.timestamp < transition + sample.windowMs;
-  }
-  // Past start-up: ignore it only if it is unready and has never been ready.
-  return condition.status === "False" && started + INITIAL_READINESS_DELAY_MS > transition;
-}
-
-/** Upstream `calculatePodRequests`: the sum of every container's request, or the error naming the first without. */
-export function podRequests(
-  pods: readonly TargetPod[],
-  resource: string,
-): { readonly requests: ReadonlyMap<string, number> } | { readonly error: string } {
-  const requests = new Map<string, number>();
-  for (const pod of pods) {
-    let total = 0;
-    for (const container of pod.spec?.containers ?? []) {
-      const raw = container.resources?.requests?.[resource];
-      const parsed = raw === undefined ? undefined : parseQuantity(raw);
-      if (parsed === undefined) {
-        return {
-          error: `missing request for ${resource} in container ${container.name} of Pod ${pod.metadata.name}`,
-        };
-      }
-      total += parsed.milli;
-    }
-    requests.set(pod.metadata.name, total / 1000);
-  }
-  return { requests };
-}
-
-/** Base units → milli-units rounded up like Quantity.MilliValue (rounding to micro first absorbs float noise). */
-function milli(value: number): number {
-  return Math.ceil(Math.round(value * 1e6) / 1e3);
-}
-
-/** How a Resource metric's target reads the samples. */
-export type ResourceTargetType = "Utilization" | "AverageValue";
 
 /**
- * The observation `decide` takes for a Resource metric from the target's pods and their samples (keyed by pod
- * name), or the error the HPA would report (`error` set) when it cannot compute one.
+ * A CPU sample is not used while the pod is not ready, or, within the initialization period, when it was taken
+ * before one full window had passed since the pod became ready (its usage then includes start-up).
  */
-export function resourceObservation(
-  pods: readonly TargetPod[],
-  samples: ReadonlyMap<string, PodSample>,
-  resource: string,
-  target: ResourceTargetType,
-  now: number,
-): ObservedMetric {
-  if (pods.length === 0) return { error: "no pods returned by selector while calculating replica count" };
-  const groups = groupPods(pods, samples, resource, now);
-  const counts = { missingPods: groups.missing.length, unreadyPods: groups.unready.length };
-  if (groups.ready.length === 0) {
-    return { error: "did not receive metrics for targeted pods (pods might be unready)" };
+function cpuSampleUnready(pod: PodFields, sample: PodSample, now: number): boolean {
+  const condition = readyCondition(pod);
+  const startText = pod.status?.startTime;
+  if (condition === undefined || startText === undefined || startText === null) return true;
+  const start = Date.parse(startText);
+  const transition = condition.lastTransitionTime ? Date.parse(condition.lastTransitionTime) : Number.NaN;
+  if (start + CPU_INITIALIZATION_PERIOD_MS > now) {
+    return condition.status === "False" || sample.timestamp < transition + sample.windowMs;
   }
-  // In milli-units, as upstream sums resource.Quantity.MilliValue()s, so 0.06 of 0.3 cores is 20 %, never 19.
-  let usage = 0;
-  for (const name of groups.ready) usage += milli(samples.get(name)?.value ?? 0);
-  const averageUsage = usage / groups.ready.length / 1000;
-  if (target === "AverageValue") return { value: averageUsage, readyPods: groups.ready.length, ...counts };
-  const requests = podRequests(pods, resource);
-  if ("error" in requests) return { error: requests.error };
-  let requested = 0;
-  for (const name of groups.ready) requested += milli(requests.requests.get(name) ?? 0);
-  if (requested <= 0) return { error: "no metrics returned matched known pods" };
-  return {
-    value: Math.trunc((usage * 100) / requested),
-    averageUsage,
-    readyPods: groups.ready.length,
-    ...counts,
-  };
+  return condition.status === "False" && start + INITIAL_READINESS_DELAY_MS > transition;
+}
+
+/**
+ * Upstream `calculateRequests` for one pod: pod-level requests when set (and no container is named), else the sum
+ * over its containers and restartable init containers; a container without the request is an error.
+ */
+export function requestOf(
+  pod: PodFields,
+  resource: string,
+  containerName: string | undefined,
+): number | string {
+  const podLevel = pod.spec?.resources?.requests;
+  if (
+    containerName === undefined &&
+    podLevel &&
+    (podLevel.cpu !== undefined || podLevel.memory !== undefined)
+  ) {
+    const raw = podLevel[resource];
+    const parsed = raw === undefined ? undefined : parseQuantity(raw);
+    return parsed ? parsed.milli : `missing pod-level request for ${resource} in Pod ${pod.metadata.name}`;
+  }
+  const containers = [
+    ...(pod.spec?.containers ?? []),
+    ...(pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === "Always"),
+  ];
+  let total = 0;
+  for (const c of containers) {
+    if (containerName !== undefined && c.name !== containerName) continue;
+    const raw = c.resources?.requests?.[resource];
+    const parsed = raw === undefined || raw === null ? undefined : parseQuantity(raw);
+    if (parsed === undefined) {
+      return `missing request for ${resource} in container ${c.name} of Pod ${pod.metadata.name}`;
+    }
+    total += parsed.milli;
+    if (containerName !== undefined) return total;
+  }
+  if (containerName !== undefined) return `container ${containerName} not found in Pod ${pod.metadata.name}`;
+  return total;
 }

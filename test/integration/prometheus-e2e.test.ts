@@ -16,7 +16,7 @@ import { createFunctionApp } from "../../functions/app";
 import { autoscaleDeps, autoscaleRoutes } from "../../functions/autoscale/routes";
 import { type KubevirtMetricsServer, startKubevirtMetricsServer } from "../../infra/local/kubevirt-metrics";
 import { autoscaleAll, autoscaleConfigFromEnv, setPoolCpuLoad } from "../../shared/autoscale";
-import { TargetPodSchema } from "../../shared/autoscale/pods";
+import { PodFieldsSchema } from "../../shared/autoscale/pods";
 import {
   PROMETHEUS_QUERIES_ANNOTATION,
   prometheusPullSource,
@@ -115,7 +115,7 @@ describe.skipIf(skip !== undefined)(
     /** The CPU request of one of the pool's launcher pods in cores (all containers), what the HPA divides by. */
     async function launcherRequestCores(pool: string): Promise<number> {
       const [pod] = await kube.list("Pod", { namespace: NS, labelSelector: `kubevirt.io/vmpool=${pool}` });
-      const { spec } = TargetPodSchema.parse(pod);
+      const { spec } = PodFieldsSchema.parse(pod);
       let milli = 0;
       for (const container of spec?.containers ?? []) {
         milli += parseQuantity(container.resources?.requests?.cpu ?? "0")?.milli ?? 0;

@@ -20,7 +20,7 @@ import {
   selectorMatchers,
 } from "../../shared/autoscale/sources/prometheus";
 import { instantQuery } from "../../shared/autoscale/sources/promql";
-import type { PullTarget } from "../../shared/autoscale/sources/types";
+import type { PullObservation, PullTarget } from "../../shared/autoscale/sources/types";
 import { ReasonedError } from "../../shared/errors";
 import type { Kube } from "../../shared/kube";
 import { decide, EMPTY_HISTORY } from "../../shared/planning/hpa";
@@ -354,6 +354,19 @@ function settings(queries: Record<string, string> = {}): PrometheusSettings {
   return { endpoint: endpoint(), queries, window: "1m" };
 }
 
+/** What `decide` makes of observed metrics for a target: the cpu utilization it reports and the replicas it wants. */
+function utilizationOf(target: PullTarget, metrics: PullObservation["metrics"]) {
+  const decision = decide({
+    hpa: target.spec,
+    currentReplicas: target.replicas,
+    metrics,
+    history: EMPTY_HISTORY,
+    now: NOW,
+  });
+  const status = decision.currentMetrics[0] as { resource?: { current?: { averageUtilization?: number } } };
+  return { utilization: status.resource?.current?.averageUtilization, desired: decision.desiredReplicas };
+}
+
 const rateAnswer = (rates: Record<string, string>) => () =>
   vector(Object.entries(rates).map(([name, value]) => ({ metric: { name }, value })));
 
@@ -368,9 +381,20 @@ describe("the Prometheus pull source", () => {
     const source = prometheusPullSource(settings());
     const target = pullTarget(hpa([CPU_50]));
     const [observed] = await source.observe([target], { kube, log: silent, now: NOW });
-    // (0.1 + 0.1 + 0.07) cores over 3 × 100m requested = 90 %.
-    expect(observed?.metrics["Resource/cpu"]).toMatchObject({ readyPods: 3, missingPods: 0, unreadyPods: 0 });
-    expect(observed?.metrics["Resource/cpu"]?.value).toBeCloseTo(90, 6);
+    // Per pod in millicores, as the HPA controller sees them.
+    expect(observed?.metrics["Resource/cpu"]).toEqual({
+      pods: {
+        ready: [
+          { usage: 100, request: 100 },
+          { usage: 100, request: 100 },
+          { usage: 70, request: 100 },
+        ],
+        missing: [],
+        unready: [],
+      },
+    });
+    // (0.1 + 0.1 + 0.07) cores over 3 × 100m requested = 90 % against 50 %: ceil(3 × 90 / 50) = 6.
+    expect(utilizationOf(target, observed?.metrics ?? {})).toEqual({ utilization: 90, desired: 6 });
     expect(listed).toEqual([{ namespace: "default", labelSelector: "kubevirt.io=virt-launcher" }]);
     expect(prom.received.map((r) => r.query)).toEqual([
       'sum by (name) (rate(kubevirt_vmi_cpu_usage_seconds_total{namespace="default",name=~"pool-0|pool-1|pool-2"}[1m]))',
@@ -397,8 +421,11 @@ describe("the Prometheus pull source", () => {
       log: silent,
       now: NOW,
     });
-    expect(observed.map((o) => o.metrics["Resource/cpu"]?.value)).toEqual([75, 20]);
-    expect(observed.map((o) => o.metrics["Resource/cpu"]?.readyPods)).toEqual([2, 3]);
+    // 150m of 200m and 60m of 300m: 75 % and 20 % (in milli-units, as upstream: never 19).
+    expect(
+      observed.map((o, i) => utilizationOf([web, batch][i] as PullTarget, o.metrics).utilization),
+    ).toEqual([75, 20]);
+    expect(observed.map((o) => o.metrics["Resource/cpu"]?.pods?.ready.length)).toEqual([2, 3]);
     expect(listed).toHaveLength(1);
     expect(prom.received.map((r) => r.query)).toEqual([
       'sum by (name) (rate(kubevirt_vmi_cpu_usage_seconds_total{namespace="default",name=~"batch-0|batch-1|batch-2|web-0|web-1"}[1m]))',
@@ -431,11 +458,12 @@ describe("the Prometheus pull source", () => {
       log: silent,
       now: NOW,
     });
-    expect(observed?.metrics["Resource/cpu"]).toMatchObject({
-      value: 200,
-      readyPods: 1,
-      missingPods: 1,
-      unreadyPods: 2,
+    expect(observed?.metrics["Resource/cpu"]).toEqual({
+      pods: {
+        ready: [{ usage: 200, request: 100 }],
+        missing: [{ request: 100 }],
+        unready: [{ request: 100 }, { request: 100 }],
+      },
     });
   });
 

@@ -7,78 +7,28 @@
  * pod and every virt-launcher PodMetrics in the cluster, filtered per target here (the controller's informer does
  * the same from its cache).
  */
-import { z } from "zod";
 import { isKubeError, type PodMetrics } from "../../kube";
 import { matches, parseSelector, type Selector } from "../../labels";
 import { parseGoDuration } from "../../planning";
-import type { ObservedMetric, ResourcePodSamples } from "../../planning/hpa";
+import type { ObservedMetric } from "../../planning/hpa";
 import { metricKey } from "../../planning/hpa";
 import { type NormalizedMetric, parseQuantity } from "../../schemas";
+import {
+  isRunningAndReady,
+  LAUNCHER_SELECTOR,
+  type PodFields,
+  PodFieldsSchema,
+  type PodSample,
+  type ResourceMetric as Resource,
+  resourcePodObservation,
+} from "../pods";
 import type { PullContext, PullObservation, PullSource, PullTarget } from "./types";
-
-/** The label KubeVirt puts on every virt-launcher pod: the only pods a pool's or replica set's selector can mean. */
-export const LAUNCHER_SELECTOR = "kubevirt.io=virt-launcher";
-
-/** kube-controller-manager defaults: `--horizontal-pod-autoscaler-cpu-initialization-period` and `…-initial-readiness-delay`. */
-export const CPU_INITIALIZATION_PERIOD_MS = 5 * 60_000;
-export const INITIAL_READINESS_DELAY_MS = 30_000;
-
-const quantity = z.union([z.string(), z.number()]);
-const resourceList = z.record(z.string(), quantity).nullable().optional();
-const container = z.looseObject({
-  name: z.string(),
-  resources: z.looseObject({ requests: resourceList }).nullable().optional(),
-  restartPolicy: z.string().nullable().optional(),
-});
-
-/** The fields of a Pod the calculation reads (the rest passes through untouched). */
-const PodFieldsSchema = z.looseObject({
-  metadata: z.looseObject({
-    name: z.string(),
-    namespace: z.string().optional(),
-    labels: z.record(z.string(), z.string()).nullable().optional(),
-    deletionTimestamp: z.string().nullable().optional(),
-  }),
-  spec: z
-    .looseObject({
-      containers: z.array(container).nullable().optional(),
-      initContainers: z.array(container).nullable().optional(),
-      resources: z.looseObject({ requests: resourceList }).nullable().optional(),
-    })
-    .optional(),
-  status: z
-    .looseObject({
-      phase: z.string().optional(),
-      startTime: z.string().nullable().optional(),
-      conditions: z
-        .array(
-          z.looseObject({
-            type: z.string(),
-            status: z.string(),
-            lastTransitionTime: z.string().nullable().optional(),
-          }),
-        )
-        .nullable()
-        .optional(),
-    })
-    .optional(),
-});
-type PodFields = z.infer<typeof PodFieldsSchema>;
-
-/** One pod's sample of one resource: milli-units summed over its containers, and when and over what window. */
-interface Sample {
-  readonly value: number;
-  readonly timestamp: number;
-  readonly windowMs: number;
-}
 
 /** What one pass read, indexed by namespace. */
 interface Snapshot {
   readonly pods: ReadonlyMap<string, readonly PodFields[]>;
   readonly metrics: ReadonlyMap<string, readonly PodMetrics[]>;
 }
-
-type Resource = Extract<NormalizedMetric, { type: "Resource" | "ContainerResource" }>;
 
 function isResource(metric: NormalizedMetric): metric is Resource {
   return metric.type === "Resource" || metric.type === "ContainerResource";
@@ -157,15 +107,6 @@ function observeTarget(target: PullTarget, snapshot: Snapshot, now: number): Pul
   return { metrics, readyPodCount: pods.filter((pod) => isRunningAndReady(pod)).length };
 }
 
-/** Upstream `getReadyPodsCount`'s test: phase Running and condition Ready True. */
-function isRunningAndReady(pod: PodFields): boolean {
-  return pod.status?.phase === "Running" && readyCondition(pod)?.status === "True";
-}
-
-function readyCondition(pod: PodFields) {
-  return pod.status?.conditions?.find((condition) => condition.type === "Ready");
-}
-
 function observeMetric(
   metric: Resource,
   pods: readonly PodFields[],
@@ -174,27 +115,8 @@ function observeMetric(
 ): ObservedMetric {
   const containerName = metric.type === "ContainerResource" ? metric.container : undefined;
   if (podMetrics.length === 0) return { error: "no metrics returned from resource metrics API" };
-  const samples = samplesOf(podMetrics, metric.name, containerName);
-  if (pods.length === 0) {
-    return { error: "no pods returned by selector while calculating replica count", errorStage: "compute" };
-  }
-  const grouped = groupPods(pods, samples, metric.name, now);
-  if (grouped.ready.length === 0) return { pods: { ready: [], missing: [], unready: [] } };
-  const requests = new Map<string, number>();
-  for (const pod of pods) {
-    const request = requestOf(pod, metric.name, containerName);
-    if (typeof request === "string") return { error: request, errorStage: "compute" };
-    requests.set(pod.metadata.name, request);
-  }
-  const request = (name: string) => requests.get(name) ?? 0;
-  const result: ResourcePodSamples = {
-    ready: grouped.ready.map((name) => ({ usage: samples.get(name)?.value ?? 0, request: request(name) })),
-    missing: grouped.missing.map((name) => ({ request: request(name) })),
-    unready: grouped.unready.map((name) => ({ request: request(name) })),
-  };
-  return { pods: result };
+  return resourcePodObservation(metric, pods, samplesOf(podMetrics, metric.name, containerName), now);
 }
-
 /**
  * Upstream `getPodMetrics` / `getContainerMetrics`: a pod's usage summed over its containers in milli-units; a pod
  * with no containers, or a container without the resource, has no sample.
@@ -203,8 +125,8 @@ function samplesOf(
   podMetrics: readonly PodMetrics[],
   resource: string,
   containerName: string | undefined,
-): Map<string, Sample> {
-  const samples = new Map<string, Sample>();
+): Map<string, PodSample> {
+  const samples = new Map<string, PodSample>();
   for (const entry of podMetrics) {
     const containers = entry.containers ?? [];
     let total = 0;
@@ -227,86 +149,4 @@ function samplesOf(
     samples.set(entry.metadata.name, { value: total, timestamp, windowMs });
   }
   return samples;
-}
-
-/** Upstream `groupPods`: ready pods with a sample, missing ones, unready ones; deleted and failed pods are left out. */
-function groupPods(
-  pods: readonly PodFields[],
-  samples: ReadonlyMap<string, Sample>,
-  resource: string,
-  now: number,
-): { ready: string[]; missing: string[]; unready: string[] } {
-  const ready: string[] = [];
-  const missing: string[] = [];
-  const unready: string[] = [];
-  for (const pod of pods) {
-    const name = pod.metadata.name;
-    const phase = pod.status?.phase;
-    if (pod.metadata.deletionTimestamp || phase === "Failed") continue;
-    if (phase === "Pending") {
-      unready.push(name);
-      continue;
-    }
-    const sample = samples.get(name);
-    if (sample === undefined) {
-      missing.push(name);
-      continue;
-    }
-    if (resource === "cpu" && cpuSampleUnready(pod, sample, now)) {
-      unready.push(name);
-      continue;
-    }
-    ready.push(name);
-  }
-  return { ready, missing, unready };
-}
-
-/**
- * A CPU sample is not used while the pod is not ready, or, within the initialization period, when it was taken
- * before one full window had passed since the pod became ready (its usage then includes start-up).
- */
-function cpuSampleUnready(pod: PodFields, sample: Sample, now: number): boolean {
-  const condition = readyCondition(pod);
-  const startText = pod.status?.startTime;
-  if (condition === undefined || startText === undefined || startText === null) return true;
-  const start = Date.parse(startText);
-  const transition = condition.lastTransitionTime ? Date.parse(condition.lastTransitionTime) : Number.NaN;
-  if (start + CPU_INITIALIZATION_PERIOD_MS > now) {
-    return condition.status === "False" || sample.timestamp < transition + sample.windowMs;
-  }
-  return condition.status === "False" && start + INITIAL_READINESS_DELAY_MS > transition;
-}
-
-/**
- * Upstream `calculateRequests` for one pod: pod-level requests when set (and no container is named), else the sum
- * over its containers and restartable init containers; a container without the request is an error.
- */
-function requestOf(pod: PodFields, resource: string, containerName: string | undefined): number | string {
-  const podLevel = pod.spec?.resources?.requests;
-  if (
-    containerName === undefined &&
-    podLevel &&
-    (podLevel.cpu !== undefined || podLevel.memory !== undefined)
-  ) {
-    const raw = podLevel[resource];
-    const parsed = raw === undefined ? undefined : parseQuantity(raw);
-    return parsed ? parsed.milli : `missing pod-level request for ${resource} in Pod ${pod.metadata.name}`;
-  }
-  const containers = [
-    ...(pod.spec?.containers ?? []),
-    ...(pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === "Always"),
-  ];
-  let total = 0;
-  for (const c of containers) {
-    if (containerName !== undefined && c.name !== containerName) continue;
-    const raw = c.resources?.requests?.[resource];
-    const parsed = raw === undefined || raw === null ? undefined : parseQuantity(raw);
-    if (parsed === undefined) {
-      return `missing request for ${resource} in container ${c.name} of Pod ${pod.metadata.name}`;
-    }
-    total += parsed.milli;
-    if (containerName !== undefined) return total;
-  }
-  if (containerName !== undefined) return `container ${containerName} not found in Pod ${pod.metadata.name}`;
-  return total;
 }

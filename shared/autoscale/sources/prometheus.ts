@@ -24,7 +24,14 @@ import { matches, parseSelector, type Selector } from "../../labels";
 import type { ObservedMetric } from "../../planning/hpa";
 import { metricKey } from "../../planning/hpa";
 import type { LabelSelector, NormalizedMetric } from "../../schemas";
-import { type PodSample, resourceObservation, type TargetPod, TargetPodSchema, vmiNameOf } from "../pods";
+import {
+  LAUNCHER_SELECTOR,
+  type PodFields,
+  PodFieldsSchema,
+  type PodSample,
+  resourcePodObservation,
+  vmiNameOf,
+} from "../pods";
 import type { HpaObject } from "../policy";
 import {
   exactAlternation,
@@ -45,6 +52,11 @@ export const DEFAULT_RESOURCE_QUERIES: Readonly<Record<string, string>> = {
 };
 
 export const DEFAULT_PROMETHEUS_TIMEOUT_MS = 5000;
+/** Base units → milli-units rounded up like Quantity.MilliValue (rounding to micro first absorbs float noise). */
+function milli(value: number): number {
+  return Math.ceil(Math.round(value * 1e6) / 1e3);
+}
+
 /** Queries of one pass in flight at once. */
 const QUERIES_IN_FLIGHT = 8;
 export const DEFAULT_PROMETHEUS_MAX_BYTES = 4 * 2 ** 20;
@@ -258,9 +270,6 @@ async function customObservation(
 
 type ResourceMetric = NormalizedMetric & { readonly type: "Resource" };
 
-/** The virt-launcher pods of a namespace, listed once per pass (`kubevirt.io=virt-launcher`). */
-const LAUNCHER_SELECTOR = "kubevirt.io=virt-launcher";
-
 /** One Resource query of a pass: its template, and the targets (with their VMI → pod maps) that need it. */
 interface ResourceQuery {
   readonly template: string;
@@ -274,9 +283,9 @@ interface ResourceQuery {
 
 /** The pods `selector` selects among a namespace's launcher pods, or why there are none to look at. */
 function selectedPods(
-  pods: readonly TargetPod[],
+  pods: readonly PodFields[],
   selector: string | undefined,
-): TargetPod[] | { error: string } {
+): PodFields[] | { error: string } {
   if (selector === undefined || selector === "") {
     return { error: "the target's scale subresource has no status.selector" };
   }
@@ -289,11 +298,11 @@ function selectedPods(
   return pods.filter((pod) => matches(parsed, pod.metadata.labels ?? undefined));
 }
 
-async function listLaunchers(reading: Reading, namespace: string): Promise<TargetPod[] | { error: string }> {
+async function listLaunchers(reading: Reading, namespace: string): Promise<PodFields[] | { error: string }> {
   try {
     const listed = await reading.context.kube.list("Pod", { namespace, labelSelector: LAUNCHER_SELECTOR });
     return listed.flatMap((pod) => {
-      const parsed = TargetPodSchema.safeParse(pod);
+      const parsed = PodFieldsSchema.safeParse(pod);
       return parsed.success ? [parsed.data] : [];
     });
   } catch (err) {
@@ -324,7 +333,7 @@ async function observeResources(
   const launchers = new Map(
     await Promise.all(namespaces.map(async (ns) => [ns, await listLaunchers(reading, ns)] as const)),
   );
-  const podsOf: (TargetPod[] | undefined)[] = targets.map(() => undefined);
+  const podsOf: (PodFields[] | undefined)[] = targets.map(() => undefined);
   const queries = new Map<string, ResourceQuery>();
   targets.forEach((target, index) => {
     const metrics = wanted[index] ?? [];
@@ -394,12 +403,11 @@ async function observeResources(
         const samples = new Map<string, PodSample>();
         for (const [vmi, pod] of use.vmis) {
           const value = byVmi.get(vmi);
-          if (value !== undefined) samples.set(pod, { value, timestamp: now, windowMs });
+          if (value !== undefined) samples.set(pod, { value: milli(value), timestamp: now, windowMs });
         }
-        const type = use.metric.target.type === "Utilization" ? "Utilization" : "AverageValue";
         out[use.index] = {
           ...out[use.index],
-          [key]: resourceObservation(podsOf[use.index] ?? [], samples, use.metric.name, type, now),
+          [key]: resourcePodObservation(use.metric, podsOf[use.index] ?? [], samples, now),
         };
       }
     },
