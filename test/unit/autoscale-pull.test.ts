@@ -158,6 +158,7 @@ describe("the metrics-server pull source", () => {
       Pod: [pod("a")],
       PodMetrics: new KubeError("NotFound", "the server could not find the requested resource", {
         status: 404,
+        retryable: false,
       }),
     });
     expect(observed?.error).toMatch(/^unable to fetch metrics from resource metrics API: /);
