@@ -274,6 +274,166 @@ describeClusters(
         await denying?.close();
       }
     }, 60_000);
+
+    it("sends the AdmissionReview kube-apiserver sends for kubectl create, scale and delete", async () => {
+      await functions?.stop();
+      functions = undefined;
+      const recorder = await startTestWebhook(() => ({ kind: "allow" }), cluster.admission.webhookTls);
+      try {
+        const config = {
+          apiVersion: "admissionregistration.k8s.io/v1",
+          kind: "ValidatingWebhookConfiguration",
+          metadata: { name: "recorder" },
+          webhooks: [
+            {
+              name: "recorder.test.vmpool-functions.io",
+              admissionReviewVersions: ["v1"],
+              sideEffects: "None",
+              failurePolicy: "Ignore",
+              timeoutSeconds: 2,
+              clientConfig: {
+                url: recorder.url,
+                caBundle: Buffer.from(cluster.admission.caPem).toString("base64"),
+              },
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "review" } },
+              rules: [
+                {
+                  apiGroups: ["pool.kubevirt.io"],
+                  apiVersions: ["v1alpha1"],
+                  operations: ["*"],
+                  resources: ["virtualmachinepools", "virtualmachinepools/scale"],
+                },
+              ],
+            },
+          ],
+        };
+        expect((await admin.run(["apply", "-f", "-"], JSON.stringify(config))).code).toBe(0);
+        expect((await admin.run(["create", "namespace", "review"])).code).toBe(0);
+        for (const args of [
+          ["create", "-f", join(EXAMPLES, "vm-pool-cirros.yaml")],
+          ["scale", "vmpool", "vm-pool-cirros", "--replicas", "2"],
+          ["delete", "vmpool", "vm-pool-cirros", "--wait=false"],
+        ])
+          expect((await admin.run(["-n", "review", ...args])).code).toBe(0);
+        const shape = (o: unknown) => {
+          if (o === null || typeof o !== "object") return o;
+          const obj = o as {
+            apiVersion?: string;
+            kind?: string;
+            metadata?: Record<string, unknown>;
+            spec?: { replicas?: number };
+          };
+          return {
+            apiVersion: obj.apiVersion,
+            kind: obj.kind,
+            name: obj.metadata?.name,
+            namespace: obj.metadata?.namespace,
+            uid: typeof obj.metadata?.uid,
+            replicas: obj.spec?.replicas,
+          };
+        };
+        const seen = recorder.received.map(({ review, query }) => {
+          const { uid, userInfo, object, oldObject, ...rest } = review.request as Record<string, unknown>;
+          return {
+            query,
+            keys: Object.keys(review.request).sort(),
+            uid: typeof uid,
+            // Who the user is differs (kube-apiserver's token file gives its admin a uid too); that it is sent does not.
+            userInfo: Object.keys(userInfo as object)
+              .filter((k) => k !== "uid")
+              .sort(),
+            ...rest,
+            object: shape(object),
+            oldObject: shape(oldObject),
+          };
+        });
+        const pool = (version: string, replicas: number) => ({
+          apiVersion: `pool.kubevirt.io/${version}`,
+          kind: "VirtualMachinePool",
+          name: "vm-pool-cirros",
+          namespace: "review",
+          uid: "string",
+          replicas,
+        });
+        const scale = (replicas: number) => ({
+          apiVersion: "autoscaling/v1",
+          kind: "Scale",
+          name: "vm-pool-cirros",
+          namespace: "review",
+          uid: "string",
+          replicas,
+        });
+        // kubectl create writes at the file's version (v1alpha1); scale and delete at the preferred one.
+        const common = (operation: string, requestVersion = "v1beta1") => ({
+          query: "timeout=2s",
+          uid: "string",
+          userInfo: ["groups", "username"],
+          kind: { group: "pool.kubevirt.io", version: "v1alpha1", kind: "VirtualMachinePool" },
+          resource: { group: "pool.kubevirt.io", version: "v1alpha1", resource: "virtualmachinepools" },
+          requestKind: { group: "pool.kubevirt.io", version: requestVersion, kind: "VirtualMachinePool" },
+          requestResource: {
+            group: "pool.kubevirt.io",
+            version: requestVersion,
+            resource: "virtualmachinepools",
+          },
+          name: "vm-pool-cirros",
+          namespace: "review",
+          operation,
+          dryRun: false,
+        });
+        const keys = [
+          "dryRun",
+          "kind",
+          "name",
+          "namespace",
+          "object",
+          "oldObject",
+          "operation",
+          "options",
+          "requestKind",
+          "requestResource",
+          "resource",
+          "uid",
+          "userInfo",
+        ];
+        const subKeys = [...keys, "requestSubResource", "subResource"].sort();
+        expect(seen).toEqual([
+          {
+            ...common("CREATE", "v1alpha1"),
+            keys,
+            options: {
+              kind: "CreateOptions",
+              apiVersion: "meta.k8s.io/v1",
+              fieldManager: "kubectl-create",
+              fieldValidation: "Strict",
+            },
+            object: pool("v1alpha1", 3),
+            oldObject: null,
+          },
+          {
+            ...common("UPDATE"),
+            keys: subKeys,
+            kind: { group: "autoscaling", version: "v1", kind: "Scale" },
+            requestKind: { group: "autoscaling", version: "v1", kind: "Scale" },
+            subResource: "scale",
+            requestSubResource: "scale",
+            options: { kind: "UpdateOptions", apiVersion: "meta.k8s.io/v1" },
+            object: scale(2),
+            oldObject: scale(3),
+          },
+          {
+            ...common("DELETE"),
+            keys,
+            options: { kind: "DeleteOptions", apiVersion: "meta.k8s.io/v1", propagationPolicy: "Background" },
+            object: null,
+            oldObject: pool("v1alpha1", 2),
+          },
+        ]);
+      } finally {
+        await admin.run(["delete", "validatingwebhookconfiguration", "recorder", "--ignore-not-found"]);
+        await recorder.close();
+      }
+    }, 60_000);
   },
   binary ? undefined : "no kubectl.1.33 found",
 );
