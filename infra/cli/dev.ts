@@ -20,6 +20,7 @@ import {
   parseFaultFlag,
   startLocalCluster,
 } from "../local";
+import { DEFAULT_KUBEVIRT_METRICS_PORT, startKubevirtMetricsServer } from "../local/kubevirt-metrics";
 import { type LocalAdmission, localAdmission } from "../local/webhook-install";
 import { kubernetesVersion, type RealCluster } from "../real";
 import { resolveDataDir } from "./data-dir";
@@ -42,6 +43,11 @@ export const devFlagsSchema = z.strictObject({
   "autoscale-interval-ms": z.coerce.number().int().min(100).max(86_400_000).optional(),
   /** The alert-driven demo: simulated CPU load → Alertmanager alerts every 15 s (the pull path needs none). */
   "alert-emitter": z.boolean().default(false),
+  /**
+   * The simulator's KubeVirt metrics (virt-handler's names) for a Prometheus to scrape; 0 = pick a free port.
+   * Default 18090, or a free port when `--port 0` asks for free ones (tests running side by side).
+   */
+  "kubevirt-metrics-port": z.coerce.number().int().min(0).max(65535).optional(),
   real: z.boolean().default(false),
   /** Plain HTTP and no token on the local cluster (benchmarks of the bare server); the Host check stays. */
   insecure: z.boolean().default(false),
@@ -159,6 +165,14 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
           intervalMs: 15_000,
         })
       : undefined;
+  // What virt-handler's /metrics would show for the simulated load, for a real Prometheus to scrape.
+  const kubevirtMetrics =
+    cluster || real
+      ? await startKubevirtMetricsServer({
+          kube: functions.runtime.kube,
+          port: flags["kubevirt-metrics-port"] ?? (flags.port === 0 ? 0 : DEFAULT_KUBEVIRT_METRICS_PORT),
+        })
+      : undefined;
   if (real) {
     print(
       `Real control plane (kube-apiserver ${kubernetesVersion()}, kube-controller-manager, etcd; KubeVirt simulator over the API): ${real.url}`,
@@ -185,6 +199,10 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
     print(
       "Alert emitter: simulated CPU load → POST /hooks/alertmanager every 15 s (set it: npx vmpool load <pool> <percent>)",
     );
+  if (kubevirtMetrics)
+    print(
+      `KubeVirt metrics for Prometheus (kubevirt_vmi_*, from the simulated load): ${kubevirtMetrics.url}`,
+    );
   print(`Dev secrets: ${join(dataDir, "secrets.json")}`);
   print("");
   print(`export KUBECONFIG=${kubeconfigPath}`);
@@ -195,6 +213,7 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
     secrets,
     stop: async () => {
       await emitter?.stop();
+      await kubevirtMetrics?.close();
       await admission?.remove().catch(() => undefined);
       await functions.stop();
       await cluster?.close();

@@ -20,6 +20,7 @@ commands:
              --api-port N  --port N  --fresh  --in-memory  --data-dir DIR  --fault kind:rate[:verbs[:resources]]  --seed N
              --real  the same on a real kube-apiserver + kube-controller-manager + etcd (built with Go on first use)
              --insecure  the local cluster on plain HTTP without its token (only the Host check stays)
+             --kubevirt-metrics-port N  KubeVirt's metric names from the simulated load, for Prometheus (18090)
   serve      run the function server in a cluster (the Deployment in infra/kubernetes): 0.0.0.0:8080, the
              service account, every secret from the environment; --port N  --hostname H  --cluster KUBECONFIG
              --tls-port N (8443: HTTPS for admission when VMPOOL_TLS_CERT_FILE/VMPOOL_TLS_KEY_FILE are set)
@@ -55,6 +56,7 @@ async function dev(args: string[]): Promise<void> {
       "interval-ms": { type: "string" },
       "autoscale-interval-ms": { type: "string" },
       "alert-emitter": { type: "boolean" },
+      "kubevirt-metrics-port": { type: "string" },
       real: { type: "boolean" },
       insecure: { type: "boolean" },
     },

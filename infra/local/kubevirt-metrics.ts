@@ -30,6 +30,8 @@ import { parseQuantity } from "../../shared/schemas";
 export const CPU_LOAD_ANNOTATION = "vmpool.local/cpu-load";
 /** Per-VMI memory load (percent of the memory request); only this exporter reads it. */
 export const MEMORY_LOAD_ANNOTATION = "vmpool.local/memory-load";
+/** `npm start`'s port for these metrics (`--kubevirt-metrics-port`). */
+export const DEFAULT_KUBEVIRT_METRICS_PORT = 18090;
 /** Text exposition format 0.0.4, what Prometheus asks for first. */
 export const PROMETHEUS_TEXT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
