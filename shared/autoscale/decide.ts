@@ -39,6 +39,11 @@ export interface PoolDecisionInput {
   readonly pulled?: Readonly<Record<string, ObservedMetric>>;
   /** Running and Ready pods of the target, when a pull source saw them. */
   readonly readyPodCount?: number;
+  /**
+   * Mean request per running pod of the target (base units), keyed by `metricKey`, for Utilization metrics an
+   * alert reports: status `averageValue` is then the usage the percentage means, as the HPA controller writes it.
+   */
+  readonly meanRequests?: Readonly<Record<string, number>>;
 }
 
 /** A decision in HPA terms, from metrics or from a step. */
@@ -104,7 +109,14 @@ function decideFromObservations(
   const pushed = observationsFor(spec, observations);
   const { unmatched } = pushed;
   // Pulled observations win; a signal's value fills in where the pull source has none (or could not read it).
-  const metrics: Record<string, ObservedMetric> = { ...pushed.metrics };
+  const metrics: Record<string, ObservedMetric> = {};
+  for (const [key, observed] of Object.entries(pushed.metrics)) {
+    const request = input.meanRequests?.[key];
+    metrics[key] =
+      request === undefined || observed.value === undefined
+        ? observed
+        : { ...observed, averageUsage: (observed.value / 100) * request };
+  }
   for (const [key, observed] of Object.entries(input.pulled ?? {})) {
     if (observed.error === undefined || metrics[key] === undefined) metrics[key] = observed;
   }

@@ -20,6 +20,7 @@ import {
   type HpaCondition,
   type HpaEvent,
   holdLatestRecommendation,
+  metricKey,
   onlyRefreshed,
   rescaleFailed,
 } from "../planning/hpa";
@@ -39,6 +40,7 @@ import {
 import { type HpaObject, standDownReason, stepConfigOf, targetsPool } from "./policy";
 import { pullMetrics } from "./pull";
 import type { Signal, SourceName } from "./signal";
+import { meanRequests } from "./sources/metrics-server";
 import type { PullObservation, PullSource } from "./sources/types";
 
 /** The HPA controller's event source component (`kubectl describe` shows it in the From column). */
@@ -324,7 +326,17 @@ async function decideAndAct(
       settings.pullSources.length > 0 && stepConfigOf(hpa).kind === "absent"
         ? await pullOne(deps, settings, kube, hpa, spec, ref, scale, now)
         : undefined;
-    const once = await decideOnce(deps, settings, ref, { hpa, hpaName, scale, ledger, fresh, pulled, now });
+    const means = await alertMeanRequests(deps, kube, hpa, spec, ref, scale, pulled, fresh, now);
+    const once = await decideOnce(deps, settings, ref, {
+      hpa,
+      hpaName,
+      scale,
+      ledger,
+      fresh,
+      pulled,
+      now,
+      ...(means ? { meanRequests: means } : {}),
+    });
     if (once.kind === "conflict") {
       await conflictPause(deps, settings, hpaName, attempt);
       continue;
@@ -374,6 +386,47 @@ async function pullOne(
   return observation;
 }
 
+/**
+ * For an alert's Utilization value that no pull source replaced: the mean pod request, so the status carries the
+ * `averageValue` kubectl describe prints beside the percentage (one list of the target's pods; none when not needed).
+ */
+async function alertMeanRequests(
+  deps: AutoscaleDeps,
+  kube: Kube,
+  hpa: HpaObject,
+  spec: HpaSpecV2,
+  ref: PoolRef,
+  scale: Scale,
+  pulled: PullObservation | undefined,
+  fresh: readonly Signal[],
+  now: Date,
+): Promise<Record<string, number> | undefined> {
+  const needed = spec.metrics.some(
+    (m) =>
+      (m.type === "Resource" || m.type === "ContainerResource") &&
+      m.target.type === "Utilization" &&
+      pulled?.metrics[metricKey(m)]?.error === undefined &&
+      pulled?.metrics[metricKey(m)] === undefined,
+  );
+  if (!needed || !fresh.some((s) => s.kind === "observation")) return undefined;
+  const replicas = scale.spec?.replicas ?? 0;
+  const target = {
+    hpa,
+    spec,
+    target: ref,
+    selector: scale.status?.selector,
+    replicas,
+    statusReplicas: scale.status?.replicas ?? replicas,
+  };
+  return meanRequests(target, { kube, log: deps.log, now }).catch((err: unknown) => {
+    deps.log.info(
+      { err: err instanceof Error ? err.message : String(err) },
+      "could not read the target's pods",
+    );
+    return undefined;
+  });
+}
+
 /** Gives up after `maxAttempts` conflicts; otherwise waits a jittered moment before the next attempt. */
 export async function conflictPause(
   deps: Pick<AutoscaleDeps, "random">,
@@ -404,6 +457,8 @@ export interface DecideOnceInput {
   readonly now: Date;
   /** The scheduled pass: events only when the scale or the status changed. */
   readonly quiet?: boolean;
+  /** Mean pod requests for an alert's Utilization values (see `PoolDecisionInput.meanRequests`). */
+  readonly meanRequests?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -436,6 +491,7 @@ export async function decideOnce(
     ceiling: settings.ceiling,
     ...(pulled ? { pulled: pulled.metrics } : {}),
     ...(pulled?.readyPodCount === undefined ? {} : { readyPodCount: pulled.readyPodCount }),
+    ...(input.meanRequests ? { meanRequests: input.meanRequests } : {}),
   });
   if (outcome.kind === "skipped") {
     log.info({ pool: formatRef(ref), hpa: hpaName, reason: outcome.reason }, outcome.message);

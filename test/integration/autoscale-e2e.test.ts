@@ -139,6 +139,11 @@ describeClusters(
         expect(described).toMatch(/VirtualMachinePool pods:\s+3 current \/ 6 desired/);
         expect(described).toMatch(/AbleToScale\s+True\s+SucceededRescale/);
         expect(described).toMatch(/ScalingActive\s+True\s+ValidMetricFound/);
+        // As the HPA controller writes it: the utilization and the average usage it means (no `(<nil>)`).
+        expect(described).not.toContain("<nil>");
+        expect(described).toMatch(
+          /resource cpu on pods\s+\(as a percentage of request\):\s+100% \(\d+m\) \/ 50%/,
+        );
         expect(described).toMatch(
           /Normal\s+SuccessfulRescale\s+.*horizontal-pod-autoscaler\s+New size: 6; reason: cpu resource utilization \(percentage of request\) above target/,
         );

@@ -20,6 +20,7 @@ import {
   PodFieldsSchema,
   type PodSample,
   type ResourceMetric as Resource,
+  requestOf,
   resourcePodObservation,
 } from "../pods";
 import type { PullContext, PullObservation, PullSource, PullTarget } from "./types";
@@ -149,4 +150,35 @@ function samplesOf(
     samples.set(entry.metadata.name, { value: total, timestamp, windowMs });
   }
   return samples;
+}
+
+/**
+ * Mean request per running pod (base units: cores, bytes) of each Utilization Resource metric of `target`, from
+ * one list of its pods: what turns an alert's percentage into the `averageValue` the HPA's status shows.
+ * Metrics whose pods carry no such request are left out.
+ */
+export async function meanRequests(
+  target: PullTarget,
+  context: PullContext,
+): Promise<Record<string, number>> {
+  const wanted = target.spec.metrics.filter((m) => isResource(m) && m.target.type === "Utilization");
+  if (wanted.length === 0 || target.selector === undefined || target.selector === "") return {};
+  const listed = await context.kube.list("Pod", {
+    namespace: target.target.namespace,
+    labelSelector: target.selector,
+  });
+  const running = listed.flatMap((pod) => {
+    const parsed = PodFieldsSchema.safeParse(pod);
+    return parsed.success && parsed.data.status?.phase === "Running" ? [parsed.data] : [];
+  });
+  const means: Record<string, number> = {};
+  for (const metric of wanted) {
+    if (!isResource(metric) || running.length === 0) continue;
+    const container = metric.type === "ContainerResource" ? metric.container : undefined;
+    const requests = running.map((pod) => requestOf(pod, metric.name, container));
+    if (requests.some((r) => typeof r === "string")) continue;
+    const total = (requests as number[]).reduce((sum, r) => sum + r, 0);
+    means[metricKey(metric)] = total / running.length / 1000;
+  }
+  return means;
 }
