@@ -330,6 +330,8 @@ describeClusters(
             namespace: obj.metadata?.namespace,
             uid: typeof obj.metadata?.uid,
             replicas: obj.spec?.replicas,
+            fields: Object.keys(obj).sort(),
+            metadata: Object.keys(obj.metadata ?? {}).sort(),
           };
         };
         const seen = recorder.received.map(({ review, query }) => {
@@ -347,13 +349,24 @@ describeClusters(
             oldObject: shape(oldObject),
           };
         });
-        const pool = (version: string, replicas: number) => ({
+        // A create's object is not stored yet: no resourceVersion.
+        const pool = (version: string, replicas: number, stored: boolean) => ({
           apiVersion: `pool.kubevirt.io/${version}`,
           kind: "VirtualMachinePool",
           name: "vm-pool-cirros",
           namespace: "review",
           uid: "string",
           replicas,
+          fields: ["apiVersion", "kind", "metadata", "spec"],
+          metadata: [
+            "creationTimestamp",
+            "generation",
+            "managedFields",
+            "name",
+            "namespace",
+            ...(stored ? ["resourceVersion"] : []),
+            "uid",
+          ],
         });
         const scale = (replicas: number) => ({
           apiVersion: "autoscaling/v1",
@@ -362,6 +375,8 @@ describeClusters(
           namespace: "review",
           uid: "string",
           replicas,
+          fields: ["apiVersion", "kind", "metadata", "spec", "status"],
+          metadata: ["creationTimestamp", "name", "namespace", "resourceVersion", "uid"],
         });
         // kubectl create writes at the file's version (v1alpha1); scale and delete at the preferred one.
         const common = (operation: string, requestVersion = "v1beta1") => ({
@@ -407,7 +422,7 @@ describeClusters(
               fieldManager: "kubectl-create",
               fieldValidation: "Strict",
             },
-            object: pool("v1alpha1", 3),
+            object: pool("v1alpha1", 3, false),
             oldObject: null,
           },
           {
@@ -426,7 +441,7 @@ describeClusters(
             keys,
             options: { kind: "DeleteOptions", apiVersion: "meta.k8s.io/v1", propagationPolicy: "Background" },
             object: null,
-            oldObject: pool("v1alpha1", 2),
+            oldObject: pool("v1alpha1", 2, true),
           },
         ]);
       } finally {
