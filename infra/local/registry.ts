@@ -97,6 +97,8 @@ export interface WriteOptions {
   readonly bodyFields?: readonly FieldEvent[];
   /** Where warnings for the response's `Warning` headers go. */
   readonly warnings?: string[];
+  /** The uid and creation time a create gives the object (those its admission webhooks saw); drawn when absent. */
+  readonly identity?: { readonly uid: string; readonly creationTimestamp: string };
 }
 
 export interface ListOptions {
@@ -363,9 +365,9 @@ export class Registry {
         ...meta,
         name,
         ...(ns === undefined ? {} : { namespace: ns }),
-        uid: randomUUID(),
+        uid: options.identity?.uid ?? randomUUID(),
         resourceVersion: "",
-        creationTimestamp: now,
+        creationTimestamp: options.identity?.creationTimestamp ?? now,
       };
       delete metadata.deletionTimestamp;
       delete metadata.deletionGracePeriodSeconds;
@@ -538,6 +540,7 @@ export class Registry {
         { ...object, metadata: { ...rec(object.metadata), name } },
         {
           ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
+          ...(options.identity === undefined ? {} : { identity: options.identity }),
         },
       );
       return { object: created, created: true };

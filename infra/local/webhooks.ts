@@ -15,8 +15,7 @@
  * the webhooks, and then commits, redoing both if the object changed meanwhile (kube re-runs admission when its
  * GuaranteedUpdate retries). A write no webhook's rules can match is committed at once, synchronously, as before.
  *
- * Differences from kube-apiserver, on purpose: the object a create's webhooks see carries a uid the stored object
- * does not (the dry run draws its own); `clientConfig.service` is called at https://127.0.0.1:<port><path> (no
+ * Differences from kube-apiserver, on purpose: `clientConfig.service` is called at https://127.0.0.1:<port><path> (no
  * Services route here), its certificate verified for `<name>.<namespace>.svc` as kube does; `matchConditions`
  * (CEL) are not evaluated; the local garbage collector and namespace controller write without admission.
  */
@@ -663,7 +662,7 @@ export class AdmittedWrites {
     },
     request: { dryRun: boolean; options: Json; userInfo: UserInfo; warnings: string[] | undefined },
     preview: () => { object: Json | null; oldObject: Json | null; name: string },
-    commit: (seen: { name: string } | undefined) => T,
+    commit: (seen: { name: string; object: Json | null } | undefined) => T,
   ): Promise<T> {
     const { def, version, subresource, operation, namespace, name } = target;
     if (!this.webhooks.mayCall(def, version, subresource, operation, def.namespaced ? namespace : undefined))
@@ -722,12 +721,15 @@ export class AdmittedWrites {
         return { object, oldObject: null, name: object.metadata.name };
       },
       (seen) => {
-        // A generated name: store the one the webhooks saw.
-        const pinned =
-          seen && requested === "" && input && !def.review
-            ? { ...input, metadata: { ...metadata, name: seen.name } }
-            : body;
-        return this.registry.create(def, version, namespace, pinned, options);
+        if (!seen || !input || def.review)
+          return this.registry.create(def, version, namespace, body, options);
+        // Store what the webhooks saw: the generated name, the uid and the creation time.
+        const pinned = requested === "" ? { ...input, metadata: { ...metadata, name: seen.name } } : body;
+        const object = seen.object as KObject;
+        return this.registry.create(def, version, namespace, pinned, {
+          ...options,
+          identity: { uid: object.metadata.uid, creationTimestamp: object.metadata.creationTimestamp },
+        });
       },
     );
   }
@@ -803,7 +805,18 @@ export class AdmittedWrites {
         );
         return { object, oldObject, name };
       },
-      () => this.registry.patch(def, version, namespace, name, contentType, text, subresource, options),
+      (seen) => {
+        // An apply that creates stores the uid and creation time its webhooks saw.
+        const object = seen?.object as KObject | undefined;
+        const identity =
+          operation === "CREATE" && object
+            ? { identity: { uid: object.metadata.uid, creationTimestamp: object.metadata.creationTimestamp } }
+            : {};
+        return this.registry.patch(def, version, namespace, name, contentType, text, subresource, {
+          ...options,
+          ...identity,
+        });
+      },
     );
   }
 

@@ -193,6 +193,12 @@ describe("calling webhooks on writes", () => {
       labels: { team: "a" },
     });
     expect(object.metadata.resourceVersion).toBeUndefined();
+    // The stored object is the one reviewed: same uid and creation time.
+    const stored = created.body.metadata as Record<string, unknown>;
+    expect([stored.uid, stored.creationTimestamp]).toEqual([
+      object.metadata.uid,
+      object.metadata.creationTimestamp,
+    ]);
 
     const update = await api(
       "PATCH",
@@ -219,6 +225,39 @@ describe("calling webhooks on writes", () => {
       object: null,
       oldObject: { metadata: { name: "p1" } },
       options: { kind: "DeleteOptions", apiVersion: "meta.k8s.io/v1" },
+    });
+  });
+
+  it("sends a server-side apply that creates as a CREATE, and stores the object it reviewed", async () => {
+    await install(webhook());
+    const applied = await api(
+      "PATCH",
+      `${POOLS}/p2?fieldManager=applier`,
+      JSON.stringify(pool("p2")),
+      "application/apply-patch+yaml",
+    );
+    expect(applied.status).toBe(201);
+    const request = requests()[0] as unknown as {
+      operation: string;
+      options: unknown;
+      object: { metadata: { uid: string } };
+    };
+    expect(request.operation).toBe("CREATE");
+    expect(request.options).toEqual({
+      kind: "CreateOptions",
+      apiVersion: "meta.k8s.io/v1",
+      fieldManager: "applier",
+    });
+    expect((applied.body.metadata as { uid: string }).uid).toBe(request.object.metadata.uid);
+    await api(
+      "PATCH",
+      `${POOLS}/p2?fieldManager=applier`,
+      JSON.stringify(pool("p2", { a: "b" })),
+      "application/apply-patch+yaml",
+    );
+    expect(requests()[1]).toMatchObject({
+      operation: "UPDATE",
+      options: { kind: "UpdateOptions", fieldManager: "applier" },
     });
   });
 
