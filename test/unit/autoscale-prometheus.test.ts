@@ -11,12 +11,12 @@ import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { renderQuery } from "../../shared/autoscale/sources/named-queries";
 import {
   PROMETHEUS_QUERIES_ANNOTATION,
   type PrometheusSettings,
   prometheusPullSource,
   prometheusSettingsFromEnv,
-  renderQuery,
   selectorMatchers,
 } from "../../shared/autoscale/sources/prometheus";
 import { instantQuery } from "../../shared/autoscale/sources/promql";

@@ -16,7 +16,7 @@ import { ReasonedError } from "../../errors";
 import { metricKey, type ObservedMetric } from "../../planning/hpa";
 import { FIRST_ISSUE, type NormalizedMetric } from "../../schemas";
 import type { HpaObject } from "../policy";
-import { renderQuery } from "./prometheus";
+import { type NamedQuery, namedQuery, renderQuery } from "./named-queries";
 import type { PullContext, PullObservation, PullSource, PullTarget } from "./types";
 
 /** On an HPA: JSON `{"<metric name>": <query>}`; wins over `VMPOOL_CLOUDWATCH_QUERIES`. */
@@ -103,28 +103,8 @@ export function cloudwatchSettingsFromEnv(env: NodeJS.ProcessEnv = process.env):
   };
 }
 
-type Lookup = { readonly query: CloudWatchQuery } | { readonly error: string } | undefined;
-
-function lookupQuery(hpa: HpaObject, queries: CloudWatchQueries, name: string): Lookup {
-  const text = hpa.metadata.annotations?.[CLOUDWATCH_QUERIES_ANNOTATION];
-  if (text !== undefined) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      return { error: `annotation ${CLOUDWATCH_QUERIES_ANNOTATION} is not JSON` };
-    }
-    const parsed = CloudWatchQueriesSchema.safeParse(raw);
-    if (!parsed.success) {
-      return {
-        error: `annotation ${CLOUDWATCH_QUERIES_ANNOTATION}: ${describeIssue(parsed.error, "queries")}`,
-      };
-    }
-    const query = parsed.data[name];
-    if (query !== undefined) return { query };
-  }
-  const query = queries[name];
-  return query === undefined ? undefined : { query };
+function lookupQuery(hpa: HpaObject, queries: CloudWatchQueries, name: string): NamedQuery<CloudWatchQuery> {
+  return namedQuery(hpa, CLOUDWATCH_QUERIES_ANNOTATION, CloudWatchQueriesSchema, queries, name);
 }
 
 type CustomMetric = NormalizedMetric & { readonly type: "External" | "Object" };

@@ -33,6 +33,7 @@ import {
   vmiNameOf,
 } from "../pods";
 import type { HpaObject } from "../policy";
+import { type NamedQuery, namedQuery, renderQuery } from "./named-queries";
 import {
   exactAlternation,
   instantQuery,
@@ -150,43 +151,8 @@ export function prometheusSettingsFromEnv(
   };
 }
 
-type Lookup = { readonly query: string } | { readonly error: string } | undefined;
-
-/** The query for a metric: the HPA's annotation first, then the configured mapping. */
-function lookupQuery(hpa: HpaObject, queries: PrometheusQueries, key: string): Lookup {
-  const text = hpa.metadata.annotations?.[PROMETHEUS_QUERIES_ANNOTATION];
-  if (text !== undefined) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      return { error: `annotation ${PROMETHEUS_QUERIES_ANNOTATION} is not JSON` };
-    }
-    const parsed = PrometheusQueriesSchema.safeParse(raw);
-    if (!parsed.success) {
-      return {
-        error: `annotation ${PROMETHEUS_QUERIES_ANNOTATION}: ${describeIssue(parsed.error, "queries")}`,
-      };
-    }
-    const query = parsed.data[key];
-    if (query !== undefined) return { query };
-  }
-  const query = queries[key];
-  return query === undefined ? undefined : { query };
-}
-
-/** Replaces `{{name}}` placeholders; an unknown one is an error naming it (a typo must not query something else). */
-export function renderQuery(template: string, values: Readonly<Record<string, string>>): string {
-  return template.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (_, name: string) => {
-    const value = values[name];
-    if (value === undefined) {
-      throw new ReasonedError(
-        "InvalidPrometheusQuery",
-        `unknown placeholder {{${name}}} in ${JSON.stringify(template)}`,
-      );
-    }
-    return value;
-  });
+function lookupQuery(hpa: HpaObject, queries: PrometheusQueries, key: string): NamedQuery<string> {
+  return namedQuery(hpa, PROMETHEUS_QUERIES_ANNOTATION, PrometheusQueriesSchema, queries, key);
 }
 
 /** A label selector as PromQL matchers (`a="x",b=~"y|z"`), for `{{selector}}`; empty for none. */
