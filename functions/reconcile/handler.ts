@@ -21,6 +21,7 @@ import { admissionRoutes } from "../admission/routes";
 import { passDeps, runtimeFromEnv } from "../bootstrap";
 import { createLambdaEntry, routesFunction } from "../lambda";
 import type { Runtime } from "../runtime";
+import { uiRoutes } from "../ui/routes";
 import { reconcileEventSchema } from "./events";
 import { passSummary, reconcileRoutes } from "./routes";
 
@@ -128,7 +129,7 @@ export function withFanOutTrigger(runtime: Runtime, fanOut: FanOut | undefined):
 export function createReconcileHandler(getRuntime: () => Runtime, fanOut?: FanOut, followUp?: FollowUp) {
   return createLambdaEntry(
     () => withFanOutTrigger(getRuntime(), fanOut),
-    routesFunction([reconcileRoutes, admissionRoutes], (runtime, event) =>
+    routesFunction([reconcileRoutes, admissionRoutes, uiRoutes], (runtime, event) =>
       onReconcileEvent(runtime, event, fanOut, followUp),
     ),
   );

@@ -14,6 +14,7 @@ import { createRuntime, passDeps } from "../../functions/bootstrap";
 import { chatopsRoutes } from "../../functions/chatops/routes";
 import { reconcileRoutes } from "../../functions/reconcile/routes";
 import { type Runtime, settingsFromEnv } from "../../functions/runtime";
+import { uiRoutes } from "../../functions/ui/routes";
 import { type AutoscaleDeps, autoscaleAll, autoscaleConfigFromEnv } from "../../shared/autoscale";
 import type { Secrets } from "../../shared/config";
 import { type ClusterSource, createKube } from "../../shared/kube";
@@ -37,6 +38,7 @@ export const ALL_ROUTES: readonly RouteFactory[] = [
   (runtime) => autoscaleRoutes(runtime),
   chatopsRoutes,
   admissionRoutes,
+  uiRoutes,
 ];
 
 export interface FunctionServerOptions {

@@ -15,32 +15,33 @@ import type { Decided } from "./decide";
 import type { AlertResult } from "./usecase";
 
 const QuantitiesSchema = z.looseObject({
-  averageUtilization: z.number().optional(),
-  averageValue: z.union([z.string(), z.number()]).optional(),
-  value: z.union([z.string(), z.number()]).optional(),
+  averageUtilization: z.number().nullish(),
+  averageValue: z.union([z.string(), z.number()]).nullish(),
+  value: z.union([z.string(), z.number()]).nullish(),
 });
 
 const MetricSourceSchema = z.looseObject({
-  name: z.string().optional(),
-  metric: z.looseObject({ name: z.string().optional() }).optional(),
-  current: QuantitiesSchema.optional(),
-  target: QuantitiesSchema.optional(),
+  name: z.string().nullish(),
+  metric: z.looseObject({ name: z.string().nullish() }).nullish(),
+  current: QuantitiesSchema.nullish(),
+  target: QuantitiesSchema.nullish(),
 });
 
-/** `resource`, `pods`, `object`, `external`, `containerResource`: the field named after the metric's type. */
+/** The metric's source: the field named after its type (`resource`, `pods`, `object`, …), or the metric itself. */
 function sourceOf(metric: unknown): z.infer<typeof MetricSourceSchema> | undefined {
   const typed = z.looseObject({ type: z.string() }).safeParse(metric);
   if (!typed.success || typed.data.type === "") return undefined;
   const key = `${typed.data.type.charAt(0).toLowerCase()}${typed.data.type.slice(1)}`;
-  const source = MetricSourceSchema.safeParse(typed.data[key]);
+  // Statuses nest the source under its type's field; normalized specs (shared/schemas `normalizeHpa`) are flat.
+  const source = MetricSourceSchema.safeParse(typed.data[key] ?? metric);
   return source.success ? source.data : undefined;
 }
 
-function quantity(q: z.infer<typeof QuantitiesSchema> | undefined): string | undefined {
-  if (q === undefined) return undefined;
-  if (q.averageUtilization !== undefined) return `${q.averageUtilization}%`;
+function quantity(q: z.infer<typeof QuantitiesSchema> | null | undefined): string | undefined {
+  if (!q) return undefined;
+  if (typeof q.averageUtilization === "number") return `${q.averageUtilization}%`;
   const v = q.averageValue ?? q.value;
-  return v === undefined ? undefined : String(v);
+  return v === undefined || v === null ? undefined : String(v);
 }
 
 /** `cpu 100%/50%, requests 40/50`: each metric's current value over its target; failed metrics are `?`. */

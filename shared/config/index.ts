@@ -12,7 +12,15 @@ export const SECRET_KEYS = [
   "reconcileToken",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
-export type Secrets = Record<SecretKey, string>;
+
+/**
+ * Secrets a deployment may leave unset, turning off what they guard: `uiToken` (`VMPOOL_UI_TOKEN`) opens the
+ * read-only `/ui` page outside dev mode. Never generated, never required.
+ */
+export const OPTIONAL_SECRET_ENV = { uiToken: "VMPOOL_UI_TOKEN" } as const;
+export type OptionalSecretKey = keyof typeof OPTIONAL_SECRET_ENV;
+
+export type Secrets = Record<SecretKey, string> & { readonly uiToken?: string | undefined };
 
 /** Environment variable carrying each secret. */
 export const SECRET_ENV: Record<SecretKey, string> = {
@@ -27,6 +35,7 @@ export const secretsSchema = z.strictObject({
   slackSigningSecret: z.string().min(16),
   mattermostToken: z.string().min(16),
   reconcileToken: z.string().min(16),
+  uiToken: z.string().min(16).optional(),
 });
 
 /** Formats the first zod issue as `field: message` (edges report the field that was wrong). */
@@ -44,7 +53,8 @@ export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Se
     const value = env[SECRET_ENV[key]];
     if (value !== undefined && value !== "") out[key] = value;
   }
-  return out;
+  const uiToken = env[OPTIONAL_SECRET_ENV.uiToken];
+  return uiToken === undefined || uiToken === "" ? out : { ...out, uiToken };
 }
 
 /** All secrets, or a ReasonedError naming each missing environment variable. */

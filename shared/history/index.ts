@@ -24,6 +24,7 @@ export {
   MAX_ENTRIES,
 } from "./entry";
 export { actorCell, decisionCell, formatHistoryTable, replicasCell } from "./format";
+export { type PoolOverview, readOverview } from "./overview";
 export {
   appendHistory,
   HISTORY_KEY,

@@ -40,7 +40,8 @@ const SHORT: Readonly<Record<PoolKind, string>> = {
   VirtualMachineInstanceReplicaSet: "vmirs",
 };
 
-const MAX_ATTEMPTS = 5;
+/** Writers of one pool's log are few (a pass, a decision, a command); this many tries outlast their races. */
+const MAX_ATTEMPTS = 8;
 
 /** The pool a log belongs to: the ownerReference needs its apiVersion and uid. */
 export interface HistoryOwner {
@@ -141,6 +142,8 @@ export async function appendHistory(
     } catch (err) {
       if (!isKubeError(err, "Conflict") && !isKubeError(err, "AlreadyExists")) throw err;
     }
+    // Writers that conflicted on one version all retry at once: spread them out a little.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
   }
   throw new ReasonedError("Conflict", `${name} kept changing under us (${MAX_ATTEMPTS} attempts)`, {
     retryable: true,

@@ -110,6 +110,8 @@ const ROUTES: readonly Route[] = [
   },
   { method: "GET", path: "/healthz", body: "", type: "none", auth: {}, writes: false },
   { method: "GET", path: "/metrics", body: "", type: "none", auth: {}, writes: false },
+  // The scaling history page: off (404) here, as in `vmpool serve` without VMPOOL_UI_TOKEN.
+  { method: "GET", path: "/ui", body: "", type: "none", auth: {}, writes: false },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -245,13 +245,14 @@ describe("the writers' entries", () => {
 
   it("autoscale: the decision with its metric values over their targets", () => {
     const metrics = [{ type: "Resource", resource: { name: "cpu", current: { averageUtilization: 100 } } }];
-    const spec = [
-      {
-        type: "Resource",
-        resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } },
-      },
-    ];
+    // As shared/schemas normalizeHpa gives the spec's metrics: flat; statuses nest them under their type.
+    const spec = [{ type: "Resource", name: "cpu", target: { type: "Utilization", averageUtilization: 50 } }];
     expect(formatMetrics(metrics, spec)).toBe("cpu 100%/50%");
+    expect(
+      formatMetrics(metrics, [
+        { type: "Resource", resource: { name: "cpu", target: { averageUtilization: 70 } } },
+      ]),
+    ).toBe("cpu 100%/70%");
     expect(formatMetrics([{ type: "" }], spec)).toBe("cpu ?/50%");
     const decision = {
       currentReplicas: 3,
