@@ -22,6 +22,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { z } from "zod";
+import { LAUNCHER_SELECTOR } from "../../shared/autoscale/pods";
 import type { Kube } from "../../shared/kube";
 import { logger } from "../../shared/log";
 import { parseQuantity } from "../../shared/schemas";
@@ -237,7 +238,7 @@ export function kubevirtMetrics(options: KubevirtMetricsOptions): KubevirtMetric
   const scrapeOnce = async (): Promise<KubevirtScrape> => {
     const [rawVmis, rawPods] = await Promise.all([
       options.kube.list("VirtualMachineInstance", { pageSize: 0 }),
-      options.kube.list("Pod", { pageSize: 0 }),
+      options.kube.list("Pod", { pageSize: 0, labelSelector: LAUNCHER_SELECTOR }),
     ]);
     const at = now();
     const podsByVmi = new Map<string, Pod>();
