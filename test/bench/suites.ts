@@ -3,6 +3,7 @@
  * `test/bench/<name>.ts` exporting `defineSuite("<name>", async (ctx) => rows)`, then list it here.
  */
 import { autoscale } from "./autoscale";
+import { autoscalePull } from "./autoscale-pull";
 import { bundle } from "./bundle";
 import { chaos } from "./chaos";
 import { chatops } from "./chatops";
@@ -16,6 +17,7 @@ export const SUITES: readonly Suite[] = [
   localCluster,
   reconcile,
   autoscale,
+  autoscalePull,
   chatops,
   bundle,
   controlPlanes,
