@@ -12,5 +12,5 @@ export {
   writeKubeconfig,
 } from "./cluster";
 export { type FaultConfig, type FaultRule, faultConfigSchema, parseFaultFlag } from "./faults";
-export { ensureLocalSecurity } from "./security";
 export { RESOURCES, type ResourceDef } from "./resources";
+export { ensureLocalSecurity } from "./security";

@@ -112,7 +112,14 @@ describe.skipIf(skip !== undefined)(
       if (exists.code !== 0) expect((await k.run(["create", "namespace", ns])).code).toBe(0);
       // The launcher installed the ClusterRole and its binding already (as another field manager): take them over,
       // as an operator moving the functions to a new namespace would.
-      const applied = await k.run(["apply", "--server-side", "--force-conflicts", "--dry-run=server", "-k", dir]);
+      const applied = await k.run([
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--dry-run=server",
+        "-k",
+        dir,
+      ]);
       expect(applied.stderr).toBe("");
       expect(applied.code).toBe(0);
       for (const kind of [

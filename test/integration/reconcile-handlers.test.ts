@@ -270,12 +270,12 @@ describeClusters("reconcile function edges", (kind) => {
       (e) => e.involvedObject.name === "empty",
     );
     expect(events).toEqual([expect.objectContaining({ type: "Warning", reason: "EmptySelector" })]);
-    const conditions = async () =>
-      (
-        (await admin.get("VirtualMachinePool", "default", "empty"))?.status as {
-          conditions?: { type: string; reason: string }[];
-        }
-      ).conditions ?? [];
+    const conditions = async () => {
+      const status = (await admin.get("VirtualMachinePool", "default", "empty"))?.status as
+        | { conditions?: { type: string; reason: string }[] }
+        | undefined;
+      return status?.conditions ?? [];
+    };
     expect(await conditions()).toContainEqual(
       expect.objectContaining({ type: "ReplicaFailure", reason: "EmptySelector" }),
     );

@@ -51,7 +51,7 @@ describe("vmpool from another directory", () => {
     for (const args of [["reconcile"], ["load", "default/p", "50"], ["reconcile", "--bogus"], ["nope"]]) {
       const result = run(args, { VMPOOL_DATA_DIR: missing });
       expect(result.status, args.join(" ")).toBe(2);
-      expect(result.stderr, args.join(" ")).toMatch(/^vmpool: [^]*\n$/);
+      expect(result.stderr, args.join(" ")).toMatch(/^vmpool: [\s\S]*\n$/);
       if (args[0] !== "nope" && args[1] !== "--bogus")
         expect(result.stderr).toContain(join(missing, "kubeconfig"));
     }

@@ -477,11 +477,13 @@ describe("infra/kubernetes/crds", () => {
         },
       ],
       ["simulated DataVolume", { ...dv, status: dataVolumeStatus(dv, "ImportInProgress", "37.50%", NOW) }],
-      ...readdirSync(EXAMPLES_DIR).flatMap((file) =>
-        parseAllDocuments(readFileSync(join(EXAMPLES_DIR, file), "utf8"))
-          .map((d): [string, Record<string, unknown>] => [`examples/${file}`, d.toJS()])
-          .filter(([, doc]) => resourceOf(doc) !== undefined),
-      ),
+      ...readdirSync(EXAMPLES_DIR)
+        .filter((file) => file.endsWith(".yaml"))
+        .flatMap((file) =>
+          parseAllDocuments(readFileSync(join(EXAMPLES_DIR, file), "utf8"))
+            .map((d): [string, Record<string, unknown>] => [`examples/${file}`, d.toJS()])
+            .filter(([, doc]) => resourceOf(doc) !== undefined),
+        ),
     ];
 
     it.each(written)("%s", (_, obj) => {

@@ -61,15 +61,13 @@ describe("follow-up schedules", () => {
   });
 
   it("treats ConflictException (the pool's schedule for that minute exists) as already scheduled", async () => {
-    scheduler
-      .on(CreateScheduleCommand)
-      .rejects(
-        new ConflictException({
-          message: "Schedule already exists",
-          Message: "Schedule already exists",
-          $metadata: {},
-        }),
-      );
+    scheduler.on(CreateScheduleCommand).rejects(
+      new ConflictException({
+        message: "Schedule already exists",
+        Message: "Schedule already exists",
+        $metadata: {},
+      }),
+    );
     const done = await scheduleFollowUp(new SchedulerClient({ region: "eu-west-1" }), TARGET, {
       ref: POOL,
       attempt: 1,
