@@ -27,7 +27,7 @@ export interface Chart {
   readonly markers: readonly Marker[];
   /** Horizontal grid lines with their labels. */
   readonly yTicks: readonly { readonly y: number; readonly label: string }[];
-  readonly xTicks: readonly { readonly x: number; readonly label: string }[];
+  readonly xTicks: readonly { readonly x: number; readonly label: string; readonly anchor: string }[];
 }
 
 type Step = readonly [time: number, value: number];
@@ -90,6 +90,7 @@ export function chartOf(pool: PoolOverview, now: Date): Chart {
   const xTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => ({
     x: PAD.left + f * plotW,
     label: timeLabel(start + f * span, span),
+    anchor: f === 0 ? "start" : f === 1 ? "end" : "middle",
   }));
   return {
     desired: stepPath(desired, x, y),

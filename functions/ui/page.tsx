@@ -68,7 +68,7 @@ const PoolChart: FC<{ pool: PoolOverview; now: Date }> = ({ pool, now }) => {
         </g>
       ))}
       {chart.xTicks.map((t) => (
-        <text class="axis" x={t.x.toFixed(1)} y={CHART_HEIGHT - 6} text-anchor="middle">
+        <text class="axis" x={t.x.toFixed(1)} y={CHART_HEIGHT - 6} text-anchor={t.anchor}>
           {t.label}
         </text>
       ))}

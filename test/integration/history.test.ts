@@ -242,7 +242,11 @@ describeClusters("the scaling history", (kind) => {
     expect(await admin.get("ConfigMap", NS, name)).toBeDefined();
     await admin.delete("VirtualMachinePool", NS, ref.name);
     // The pool's finalizer is ours: a pass lets it go, then the garbage collector takes its dependents.
-    await eventually(async () => ((await pass()).outcome === "NotFound" ? true : undefined), 30_000, "deletion");
+    await eventually(
+      async () => ((await pass()).outcome === "NotFound" ? true : undefined),
+      30_000,
+      "deletion",
+    );
     await eventually(async () => ((await admin.get("ConfigMap", NS, name)) ? undefined : true), 30_000, "GC");
   }, 60_000);
 });
