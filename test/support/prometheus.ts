@@ -1,15 +1,16 @@
 /**
  * A real Prometheus and Alertmanager for end-to-end tests: Debian's `prometheus` and `prometheus-alertmanager`
  * binaries (`.ci/run` installs them where apt works), each started with our own configuration in a temporary
- * directory, listening on a free 127.0.0.1 port (Alertmanager's cluster listener off), stopped by the pid we
- * started. `prometheusSkipReason()` says in one line why the suite cannot run where a binary is absent.
+ * directory, listening on a free 127.0.0.1 port (Alertmanager's cluster listener off), each under the watchdog
+ * of infra/real/process.ts, so it is stopped with the test and never outlives it. `prometheusSkipReason()` says
+ * in one line why the suite cannot run where a binary is absent.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { stringify } from "yaml";
+import { supervise } from "../../infra/real/process";
 import { eventually } from "./local-cluster";
 
 function onPath(names: readonly string[]): string | undefined {
@@ -67,31 +68,18 @@ async function startProgram(
   for (const [name, text] of Object.entries(files(dir))) writeFileSync(join(dir, name), text);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  let log = "";
-  const child: ChildProcess = spawn(binary, args(dir, port), { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-  const append = (chunk: Buffer) => {
-    log = (log + chunk.toString("utf8")).slice(-20_000);
-  };
-  child.stdout?.on("data", append);
-  child.stderr?.on("data", append);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-  });
+  const logPath = join(dir, `${label}.log`);
+  // Under the real control plane's watchdog: it ends with us, also when the test worker is killed.
+  const child = supervise(label, binary, args(dir, port), logPath, 5);
+  const output = () => (existsSync(logPath) ? readFileSync(logPath, "utf8").slice(-20_000) : "");
   const stop = async () => {
-    if (!gone && child.pid !== undefined) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await child.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     await eventually(
       async () => {
-        if (gone) throw new Error(`${label} exited: ${log.slice(-2000)}`);
+        if (child.done()) throw new Error(`${label} exited: ${output().slice(-2000)}`);
         const response = await fetch(`${url}/-/ready`);
         await response.text();
         return response.ok ? true : undefined;
@@ -103,7 +91,7 @@ async function startProgram(
     await stop();
     throw err;
   }
-  return { url, dir, output: () => log, stop };
+  return { url, dir, output, stop };
 }
 
 export interface PrometheusOptions {
