@@ -1,7 +1,8 @@
 /**
  * The Node server's local pass trigger: requests for a pass of one pool (admission calls, follow-ups) are debounced
- * and coalesced, so a burst of events becomes one pass soon; at most one pass per pool runs at a time, and a request
- * that arrives while a pass runs gives exactly one more pass after it. A pass that leaves its pool unconverged asks
+ * and coalesced, so a burst of events becomes one pass soon; at most one pass per pool runs at a time, a request
+ * that arrives while a pass runs gives exactly one more pass after it, and event-driven passes of one pool start at
+ * least `minIntervalMs` (1 s) apart, so a long burst costs about one pass a second. A pass that leaves its pool unconverged asks
  * for a follow-up with backoff (1 s doubling to 30 s, reset once the pool converges). Timers are injected, so tests
  * drive it without sleeping.
  */
@@ -11,6 +12,12 @@ import { followUpDelay, needsFollowUp, nextFollowUpDelay } from "./followup";
 
 /** Default wait after the first request of a burst before the pass runs (the rest of the burst joins it). */
 export const DEFAULT_DEBOUNCE_MS = 50;
+/**
+ * Default least time between the starts of two event-driven passes of one pool. A quiet pool still reacts after
+ * the debounce; during a burst (a scale to 250 gives thousands of VM and VMI status writes) passes come at most
+ * this often instead of back to back, so a burst costs a few passes, not one per pass duration.
+ */
+export const DEFAULT_MIN_INTERVAL_MS = 1000;
 
 /** Reasons kept per pending pass (for the log line); the rest are counted. */
 const MAX_REASONS = 5;
@@ -19,7 +26,10 @@ export interface CoalescerOptions {
   /** Runs one pass of the pool; `reasons` are the requests it answers. Rejections count as unconverged. */
   readonly run: (ref: PoolRef, reasons: readonly string[]) => Promise<PassResult>;
   readonly debounceMs?: number;
+  readonly minIntervalMs?: number;
   readonly setTimer?: SetTimer;
+  /** Milliseconds since some epoch (the clock `setTimer` runs on). */
+  readonly now?: () => number;
   /** Called when a pass rejects (the coalescer carries on). */
   readonly onError?: (ref: PoolRef, err: unknown) => void;
 }
@@ -50,6 +60,8 @@ interface PoolState {
   dropped: number;
   /** The last follow-up delay; undefined once the pool converged. */
   backoffMs: number | undefined;
+  /** When the last pass of this pool started (`now()`), or undefined before the first. */
+  startedAt: number | undefined;
 }
 
 const defaultSetTimer: SetTimer = (callback, delayMs) => {
@@ -61,7 +73,9 @@ const defaultSetTimer: SetTimer = (callback, delayMs) => {
 /** Starts a coalescer; see the module comment for its promises. */
 export function createPassCoalescer(options: CoalescerOptions): PassCoalescer {
   const debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+  const minIntervalMs = options.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS;
   const setTimer = options.setTimer ?? defaultSetTimer;
+  const now = options.now ?? Date.now;
   const pools = new Map<string, PoolState>();
   let stopped = false;
 
@@ -70,6 +84,12 @@ export function createPassCoalescer(options: CoalescerOptions): PassCoalescer {
     state.armed = armed;
     state.cancel = setTimer(() => fire(state), delayMs);
   };
+
+  /** The delay of an event-driven pass: the debounce, stretched to keep `minIntervalMs` since the last start. */
+  const requestDelay = (state: PoolState): number =>
+    state.startedAt === undefined
+      ? debounceMs
+      : Math.max(debounceMs, state.startedAt + minIntervalMs - now());
 
   const addReason = (state: PoolState, reason: string): void => {
     if (state.reasons.length < MAX_REASONS) state.reasons.push(reason);
@@ -89,6 +109,7 @@ export function createPassCoalescer(options: CoalescerOptions): PassCoalescer {
         reasons: [],
         dropped: 0,
         backoffMs: undefined,
+        startedAt: undefined,
       };
       pools.set(key, state);
     }
@@ -100,7 +121,7 @@ export function createPassCoalescer(options: CoalescerOptions): PassCoalescer {
     if (stopped) return;
     if (state.again) {
       state.again = false;
-      arm(state, "request", debounceMs);
+      arm(state, "request", requestDelay(state));
       return;
     }
     followUpOrForget(state, result);
@@ -121,6 +142,7 @@ export function createPassCoalescer(options: CoalescerOptions): PassCoalescer {
     state.armed = undefined;
     if (stopped) return;
     state.running = true;
+    state.startedAt = now();
     const reasons = state.dropped > 0 ? [...state.reasons, `${state.dropped} more`] : state.reasons;
     state.reasons = [];
     state.dropped = 0;
@@ -142,7 +164,7 @@ export function createPassCoalescer(options: CoalescerOptions): PassCoalescer {
       addReason(state, reason);
       if (state.running) state.again = true;
       // An event beats a follow-up's backoff: the pool changed, so look now.
-      else if (state.armed !== "request") arm(state, "request", debounceMs);
+      else if (state.armed !== "request") arm(state, "request", requestDelay(state));
     },
     afterPass(result) {
       if (stopped) return;

@@ -70,6 +70,7 @@ function setup(results: () => PassResult = converged) {
   const coalescer = createPassCoalescer({
     debounceMs: 50,
     setTimer: clock.setTimer,
+    now: clock.now,
     run: (ref, reasons) =>
       new Promise<PassResult>((resolve) => {
         running += 1;
@@ -159,12 +160,41 @@ describe("createPassCoalescer", () => {
     const { clock, runs, coalescer } = setup();
     coalescer.request(REF, "scale");
     await clock.advance(50);
+    await clock.advance(1500); // a long pass: started at 50, ends at 1550, follow-up armed for 2550
     runs[0]?.finish(acted());
     await clock.advance(100);
     coalescer.request(REF, "vmi ready");
     await clock.advance(50);
     expect(runs).toHaveLength(2);
-    expect(runs[1]?.at).toBe(200);
+    expect(runs[1]?.at).toBe(1700);
+  });
+
+  it("starts event-driven passes of one pool at least 1 s apart, so a long burst costs about one a second", async () => {
+    const { clock, runs, coalescer, maxRunning } = setup();
+    // 10 s of VMI status updates, one every 10 ms; each pass takes 100 ms.
+    const finished = new Set<number>();
+    const finishDue = (ageMs: number) =>
+      runs.forEach((run, i) => {
+        if (!finished.has(i) && clock.now() - run.at >= ageMs) {
+          finished.add(i);
+          run.finish();
+        }
+      });
+    for (let t = 0; t < 10_000; t += 10) {
+      coalescer.request(REF, `vmi ${t}`);
+      await clock.advance(10);
+      finishDue(100);
+    }
+    await clock.advance(2000);
+    finishDue(0);
+    await clock.advance(60_000);
+    const starts = runs.map((r) => r.at);
+    expect(starts[0]).toBe(50);
+    for (let i = 1; i < starts.length; i++)
+      expect((starts[i] ?? 0) - (starts[i - 1] ?? 0)).toBeGreaterThanOrEqual(1000);
+    expect(runs.length).toBeGreaterThanOrEqual(10);
+    expect(runs.length).toBeLessThanOrEqual(11);
+    expect(maxRunning()).toBe(1);
   });
 
   it("follows up a pass that threw", async () => {
