@@ -22,7 +22,7 @@ import { describeIssue } from "../../config";
 import { ReasonedError } from "../../errors";
 import { matches, parseSelector, type Selector } from "../../labels";
 import type { ObservedMetric } from "../../planning/hpa";
-import { metricKey } from "../../planning/hpa";
+import { metricKey, toMilli } from "../../planning/hpa";
 import type { LabelSelector, NormalizedMetric } from "../../schemas";
 import {
   LAUNCHER_SELECTOR,
@@ -53,15 +53,10 @@ export const DEFAULT_RESOURCE_QUERIES: Readonly<Record<string, string>> = {
 };
 
 export const DEFAULT_PROMETHEUS_TIMEOUT_MS = 5000;
-/** Base units → milli-units rounded up like Quantity.MilliValue (rounding to micro first absorbs float noise). */
-function milli(value: number): number {
-  return Math.ceil(Math.round(value * 1e6) / 1e3);
-}
-
-/** Queries of one pass in flight at once. */
-const QUERIES_IN_FLIGHT = 8;
 export const DEFAULT_PROMETHEUS_MAX_BYTES = 4 * 2 ** 20;
 export const DEFAULT_RATE_WINDOW = "1m";
+/** Queries of one pass in flight at once. */
+const QUERIES_IN_FLIGHT = 8;
 
 const DURATION = /^(\d+(ms|s|m|h))+$/;
 const DURATION_PART = /(\d+)(ms|s|m|h)/g;
@@ -369,7 +364,7 @@ async function observeResources(
         const samples = new Map<string, PodSample>();
         for (const [vmi, pod] of use.vmis) {
           const value = byVmi.get(vmi);
-          if (value !== undefined) samples.set(pod, { value: milli(value), timestamp: now, windowMs });
+          if (value !== undefined) samples.set(pod, { value: toMilli(value), timestamp: now, windowMs });
         }
         out[use.index] = {
           ...out[use.index],

@@ -24,6 +24,6 @@ export type {
   ObservedMetric,
   ResourcePodSamples,
 } from "./metrics";
-export { describeMetric, metricKey } from "./metrics";
+export { describeMetric, metricKey, toMilli } from "./metrics";
 export type { StepDecision, StepInput } from "./step";
 export { decideStep, stepSize } from "./step";
