@@ -11,8 +11,10 @@ export const CHART_HEIGHT = 180;
 const PAD = { left: 34, right: 12, top: 12, bottom: 24 };
 /** The chart never spans less than this, so a fresh pool's first decisions are not squeezed against the axis. */
 const MIN_SPAN_MS = 10 * 60_000;
-/** Entries drawn per pool: the newest (the list below the chart and `vmpool history` have the rest). */
+/** Entries drawn as lines per pool: the newest (`vmpool history` has the rest). */
 export const MAX_CHART_ENTRIES = 200;
+/** Of those, the newest marked with a dot and its description (each costs the page some 300 bytes). */
+export const MAX_MARKERS = 40;
 
 export interface Marker {
   readonly x: number;
@@ -96,7 +98,9 @@ export function chartOf(pool: PoolOverview, now: Date): Chart {
     desired: stepPath(desired, x, y),
     current: stepPath(current, x, y),
     ready: stepPath(ready, x, y),
-    markers: entries.map((entry, i) => ({ x: x(times[i] ?? end), y: y(entry.to), entry })),
+    markers: entries
+      .map((entry, i) => ({ x: x(times[i] ?? end), y: y(entry.to), entry }))
+      .slice(-MAX_MARKERS),
     yTicks,
     xTicks,
   };

@@ -17,7 +17,7 @@ import { formatRef } from "../../shared/reconcile";
 import { CHART_HEIGHT, CHART_WIDTH, chartOf } from "./chart";
 
 /** Decisions listed under each chart, newest first. */
-export const LISTED_ENTRIES = 20;
+export const LISTED_ENTRIES = 10;
 
 const CSS = `
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1f2937;background:#f9fafb}

@@ -9,6 +9,7 @@ import { chaos } from "./chaos";
 import { chatops } from "./chatops";
 import { controlPlanes } from "./control-planes";
 import type { Suite } from "./harness";
+import { history } from "./history";
 import { localCluster } from "./local-cluster";
 import { reaction } from "./reaction";
 import { reconcile } from "./reconcile";
@@ -19,6 +20,7 @@ export const SUITES: readonly Suite[] = [
   autoscale,
   autoscalePull,
   chatops,
+  history,
   bundle,
   controlPlanes,
   chaos,
