@@ -11,7 +11,8 @@
  *   cores, so `rate(…)` over the pool's VMIs divided by their requests is the utilization the simulator was told;
  * - `kubevirt_vmi_vcpu_seconds_total{id, state="running"}` (counter): the same time split over the vCPUs
  *   (the simulator has no hypervisor overhead);
- * - `kubevirt_vmi_memory_resident_bytes` (gauge): `memory-load % × the memory request` (default 50 %);
+ * - `kubevirt_vmi_memory_resident_bytes` (gauge): `memory-load % × the memory request` (default 60 %, as the
+ *   local metrics.k8s.io);
  *   `kubevirt_vmi_memory_domain_bytes`, `_available_bytes`, `_usable_bytes` from the guest's memory.
  *
  * Counters live in this process, keyed by VMI uid: a VMI created again under the same name starts from zero, as
@@ -26,9 +27,9 @@ import { LAUNCHER_SELECTOR } from "../../shared/autoscale/pods";
 import type { Kube } from "../../shared/kube";
 import { logger } from "../../shared/log";
 import { parseQuantity } from "../../shared/schemas";
+import { DEFAULT_CPU_LOAD_PERCENT, MEMORY_SHARE } from "./metrics-api";
+import { SIMULATOR_ANNOTATIONS } from "./simulator";
 
-/** The simulator's per-VMI CPU load annotation (percent of the launcher pod's CPU request). */
-export const CPU_LOAD_ANNOTATION = "vmpool.local/cpu-load";
 /** Per-VMI memory load (percent of the memory request); only this exporter reads it. */
 export const MEMORY_LOAD_ANNOTATION = "vmpool.local/memory-load";
 /** `npm start`'s port for these metrics (`--kubevirt-metrics-port`). */
@@ -36,8 +37,8 @@ export const DEFAULT_KUBEVIRT_METRICS_PORT = 18090;
 /** Text exposition format 0.0.4, what Prometheus asks for first. */
 export const PROMETHEUS_TEXT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-const DEFAULT_CPU_PERCENT = 10;
-const DEFAULT_MEMORY_PERCENT = 50;
+/** As the local metrics.k8s.io: a VMI without the annotation uses this share of its memory request. */
+const DEFAULT_MEMORY_PERCENT = MEMORY_SHARE * 100;
 /** KubeVirt's default `cpuAllocationRatio`: a launcher without an explicit request asks for 1/10 core per vCPU. */
 const CPU_ALLOCATION_RATIO = 10;
 const DEFAULT_GUEST_MEMORY = 128 * 2 ** 20;
@@ -230,7 +231,7 @@ export interface KubevirtMetrics {
 /** The exporter's state and rendering, without a server (tests and other servers mount `scrape`). */
 export function kubevirtMetrics(options: KubevirtMetricsOptions): KubevirtMetrics {
   const now = options.now ?? Date.now;
-  const defaultCpu = options.defaultCpuPercent ?? DEFAULT_CPU_PERCENT;
+  const defaultCpu = options.defaultCpuPercent ?? DEFAULT_CPU_LOAD_PERCENT;
   /** VMI uid → CPU seconds so far and when they were last advanced. */
   const counters = new Map<string, { seconds: number; at: number }>();
   let running: Promise<KubevirtScrape> | undefined;
@@ -267,7 +268,8 @@ export function kubevirtMetrics(options: KubevirtMetricsOptions): KubevirtMetric
       reported++;
       const requests = podRequests(podsByVmi.get(`${namespace}/${vmi.metadata.name}`));
       const annotations = vmi.metadata.annotations ?? {};
-      const cores = (percentOf(annotations[CPU_LOAD_ANNOTATION], defaultCpu) / 100) * cpuBasis(vmi, requests);
+      const cores =
+        (percentOf(annotations[SIMULATOR_ANNOTATIONS.cpuLoad], defaultCpu) / 100) * cpuBasis(vmi, requests);
       const counter = counters.get(uid) ?? { seconds: 0, at };
       counter.seconds += (Math.max(0, at - counter.at) / 1000) * cores;
       counter.at = at;

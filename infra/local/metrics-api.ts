@@ -3,8 +3,8 @@
  * local cluster: PodMetrics of every running pod and NodeMetrics of every node, computed on each request from the
  * simulated load, so `kubectl top pod|node` and the autoscale function's `metrics-server` pull source work against
  * `npm start`. Read-only, like metrics-server: discovery (the aggregated and legacy group entries), list and get,
- * label selectors, server-side Tables with metrics-server's columns. Also the read-only Nodes `kubectl top node`
- * reads allocatable from, while the embedded server stores none.
+ * label selectors, server-side Tables with metrics-server's columns. Also, while the embedded server stores no
+ * Node objects, the simulator's nodes for the plain JSON reads `kubectl top node` makes for their allocatable.
  *
  * The load model: a virt-launcher pod's containers each use their CPU request times the VMI's simulated CPU load
  * (annotation `vmpool.local/cpu-load`, percent; the simulator's default otherwise), so the HPA computes exactly
@@ -31,7 +31,7 @@ export const DEFAULT_CPU_LOAD_PERCENT = 10;
 /** metrics-server's default `--metric-resolution`: every sample covers this window. */
 export const METRICS_WINDOW_SECONDS = 15;
 /** Share of its memory request a container uses, and what a container without one uses. */
-const MEMORY_SHARE = 0.6;
+export const MEMORY_SHARE = 0.6;
 const MEMORY_WITHOUT_REQUEST_BYTES = 32 * 1024 * 1024;
 /** What a node's own processes use besides pods. */
 const NODE_SYSTEM_CPU_MILLI = 250;
@@ -117,11 +117,18 @@ export function mountMetricsApi<E extends Env>(
   );
   app.get(`${base}/${METRICS_VERSION}/nodes`, (c) => api.nodeList(c));
   app.get(`${base}/${METRICS_VERSION}/nodes/:name`, (c) => api.nodeGet(c, c.req.param("name")));
-  // `kubectl top node` reads each node's allocatable; serve read-only Nodes unless the cluster stores its own.
-  if (findResource("", "v1", "nodes") === undefined) {
-    app.get("/api/v1/nodes", (c) => api.nodes(c));
-    app.get("/api/v1/nodes/:name", (c) => api.node(c, c.req.param("name")));
-  }
+  // `kubectl top node` reads each node's allocatable. The embedded simulator registers no Node objects (only the
+  // simulator over the API does), so while the cluster stores none, a plain JSON read of Nodes gets the
+  // simulator's nodes as a kubelet would report them; Tables, watches and writes go to the registry as before.
+  const simulatedNodes = (c: Context) =>
+    c.req.method === "GET" &&
+    !wantsTable(c.req.header("accept")) &&
+    c.req.query("watch") === undefined &&
+    api.storedNodeCount() === 0;
+  app.use("/api/v1/nodes", async (c, next) => (simulatedNodes(c) ? api.nodes(c) : next()));
+  app.use("/api/v1/nodes/:name", async (c, next) =>
+    simulatedNodes(c) ? api.node(c, c.req.param("name")) : next(),
+  );
 }
 
 class MetricsApi {
@@ -170,6 +177,12 @@ class MetricsApi {
     const node = this.nodeObjects().find((n) => n.metadata.name === name);
     if (!node) throw notFound("", "nodes", name);
     return c.json(node);
+  }
+
+  /** Node objects the cluster itself stores. */
+  storedNodeCount(): number {
+    const def = findResource("", "v1", "nodes");
+    return def ? this.registry.list(def, undefined).entries.length : 0;
   }
 
   private runningPods(namespace: string | undefined): KObject[] {

@@ -10,6 +10,7 @@ import {
   startKubevirtMetricsServer,
   vmiLabelName,
 } from "../../infra/local/kubevirt-metrics";
+import { MEMORY_SHARE } from "../../infra/local/metrics-api";
 import type { Kube } from "../../shared/kube";
 
 function vmi(name: string, options: { uid?: string; phase?: string; load?: string; vcpus?: number } = {}) {
@@ -86,8 +87,10 @@ describe("the KubeVirt metrics exporter", () => {
     expect(
       vcpu.get(labels1.replace("{", '{id="1",').replace('node="node01"}', 'node="node01",state="running"}')),
     ).toBeCloseTo(1, 9);
-    // 50 % of the 128 Mi memory request is resident; the domain has its 128 Mi.
-    expect(samples(text, "kubevirt_vmi_memory_resident_bytes").get(labels0)).toBe(64 * 2 ** 20);
+    // The local metrics.k8s.io's share of the 128 Mi memory request is resident; the domain has its 128 Mi.
+    expect(samples(text, "kubevirt_vmi_memory_resident_bytes").get(labels0)).toBe(
+      Math.round(MEMORY_SHARE * 128 * 2 ** 20),
+    );
     expect(samples(text, "kubevirt_vmi_memory_domain_bytes").get(labels0)).toBe(128 * 2 ** 20);
     expect(text).toContain("# TYPE kubevirt_vmi_cpu_usage_seconds_total counter\n");
     expect(text).toContain("# TYPE kubevirt_vmi_memory_resident_bytes gauge\n");
