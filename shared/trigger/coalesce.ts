@@ -2,7 +2,7 @@
  * The Node server's local pass trigger: requests for a pass of one pool (admission calls, follow-ups) are debounced
  * and coalesced, so a burst of events becomes one pass soon; at most one pass per pool runs at a time, a request
  * that arrives while a pass runs gives exactly one more pass after it, and event-driven passes of one pool start at
- * least `minIntervalMs` (1 s) apart, so a long burst costs about one pass a second. A pass that leaves its pool unconverged asks
+ * least `minIntervalMs` (1 s) apart once a burst is under way, so a long burst costs about one pass a second. A pass that leaves its pool unconverged asks
  * for a follow-up with backoff (1 s doubling to 30 s, reset once the pool converges). Timers are injected, so tests
  * drive it without sleeping.
  */
@@ -13,8 +13,8 @@ import { followUpDelay, needsFollowUp, nextFollowUpDelay } from "./followup";
 /** Default wait after the first request of a burst before the pass runs (the rest of the burst joins it). */
 export const DEFAULT_DEBOUNCE_MS = 50;
 /**
- * Default least time between the starts of two event-driven passes of one pool. A quiet pool still reacts after
- * the debounce; during a burst (a scale to 250 gives thousands of VM and VMI status writes) passes come at most
+ * Default least time between the starts of two event-driven passes of one pool once two came within it. A quiet
+ * pool still reacts after the debounce; during a burst (a scale to 250 gives thousands of VM and VMI status writes) passes come at most
  * this often instead of back to back, so a burst costs a few passes, not one per pass duration.
  */
 export const DEFAULT_MIN_INTERVAL_MS = 1000;
@@ -62,6 +62,8 @@ interface PoolState {
   backoffMs: number | undefined;
   /** When the last pass of this pool started (`now()`), or undefined before the first. */
   startedAt: number | undefined;
+  /** When the pass before it started. */
+  previousStartedAt: number | undefined;
 }
 
 const defaultSetTimer: SetTimer = (callback, delayMs) => {
@@ -85,11 +87,18 @@ export function createPassCoalescer(options: CoalescerOptions): PassCoalescer {
     state.cancel = setTimer(() => fire(state), delayMs);
   };
 
-  /** The delay of an event-driven pass: the debounce, stretched to keep `minIntervalMs` since the last start. */
-  const requestDelay = (state: PoolState): number =>
-    state.startedAt === undefined
-      ? debounceMs
-      : Math.max(debounceMs, state.startedAt + minIntervalMs - now());
+  /**
+   * The delay of an event-driven pass: the debounce; once two passes started less than `2 × minIntervalMs` apart
+   * (a burst is under way), stretched to keep `minIntervalMs` since the last start. One quick pass after a quiet
+   * spell is free, so a scale right after a pass is still acted on at once.
+   */
+  const requestDelay = (state: PoolState): number => {
+    const { startedAt, previousStartedAt } = state;
+    if (startedAt === undefined || previousStartedAt === undefined) return debounceMs;
+    // Spaced passes (about `minIntervalMs` apart) keep the spacing; a pool quiet for twice that is a new burst.
+    if (startedAt - previousStartedAt >= 2 * minIntervalMs) return debounceMs;
+    return Math.max(debounceMs, startedAt + minIntervalMs - now());
+  };
 
   const addReason = (state: PoolState, reason: string): void => {
     if (state.reasons.length < MAX_REASONS) state.reasons.push(reason);
@@ -110,6 +119,7 @@ export function createPassCoalescer(options: CoalescerOptions): PassCoalescer {
         dropped: 0,
         backoffMs: undefined,
         startedAt: undefined,
+        previousStartedAt: undefined,
       };
       pools.set(key, state);
     }
@@ -142,6 +152,7 @@ export function createPassCoalescer(options: CoalescerOptions): PassCoalescer {
     state.armed = undefined;
     if (stopped) return;
     state.running = true;
+    state.previousStartedAt = state.startedAt;
     state.startedAt = now();
     const reasons = state.dropped > 0 ? [...state.reasons, `${state.dropped} more`] : state.reasons;
     state.reasons = [];

@@ -169,7 +169,7 @@ describe("createPassCoalescer", () => {
     expect(runs[1]?.at).toBe(1700);
   });
 
-  it("starts event-driven passes of one pool at least 1 s apart, so a long burst costs about one a second", async () => {
+  it("starts event-driven passes of one pool at least 1 s apart once a burst is under way, about one a second", async () => {
     const { clock, runs, coalescer, maxRunning } = setup();
     // 10 s of VMI status updates, one every 10 ms; each pass takes 100 ms.
     const finished = new Set<number>();
@@ -190,10 +190,12 @@ describe("createPassCoalescer", () => {
     await clock.advance(60_000);
     const starts = runs.map((r) => r.at);
     expect(starts[0]).toBe(50);
-    for (let i = 1; i < starts.length; i++)
+    // One quick pass after the first is free; from then on they start at least 1 s apart.
+    expect((starts[1] ?? 0) - (starts[0] ?? 0)).toBeLessThan(1000);
+    for (let i = 2; i < starts.length; i++)
       expect((starts[i] ?? 0) - (starts[i - 1] ?? 0)).toBeGreaterThanOrEqual(1000);
     expect(runs.length).toBeGreaterThanOrEqual(10);
-    expect(runs.length).toBeLessThanOrEqual(11);
+    expect(runs.length).toBeLessThanOrEqual(12);
     expect(maxRunning()).toBe(1);
   });
 
