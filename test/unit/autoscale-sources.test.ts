@@ -490,8 +490,27 @@ describe("autoscale settings from the environment", () => {
     ["VMPOOL_GRAFANA_HMAC_SECRET", "short"],
     // Not a number of seconds.
     ["VMPOOL_AUTOSCALE_DEDUPE_SECONDS", "soon"],
+    // A pull source that is not registered.
+    ["VMPOOL_AUTOSCALE_PULL_SOURCES", "metrics-server,graphite"],
+    // An interval of zero seconds.
+    ["VMPOOL_AUTOSCALE_INTERVAL_SECONDS", "0"],
   ])("names %s when it is invalid", (variable, value) => {
     expect(failure(() => autoscaleConfigFromEnv({ [variable]: value })).message).toContain(variable);
+  });
+
+  it("pulls from metrics-server every 60 s unless told otherwise; none turns pulling off", () => {
+    expect(autoscaleConfigFromEnv({})).toMatchObject({
+      pullSources: ["metrics-server"],
+      intervalSeconds: 60,
+    });
+    expect(autoscaleConfigFromEnv({ VMPOOL_AUTOSCALE_PULL_SOURCES: "none" }).pullSources).toEqual([]);
+    expect(
+      autoscaleConfigFromEnv({ VMPOOL_AUTOSCALE_PULL_SOURCES: " metrics-server , metrics-server " })
+        .pullSources,
+    ).toEqual(["metrics-server"]);
+    expect(
+      failure(() => autoscaleConfigFromEnv({ VMPOOL_AUTOSCALE_PULL_SOURCES: "graphite" })).message,
+    ).toContain('unknown pull source "graphite"');
   });
 
   it("treats an empty variable as unset", () => {
