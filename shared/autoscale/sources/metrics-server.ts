@@ -52,9 +52,15 @@ export const metricsServerSource: PullSource = {
   handles: (metric) => isResource(metric),
   async observe(targets: readonly PullTarget[], context: PullContext): Promise<readonly PullObservation[]> {
     if (targets.length === 0) return [];
+    // A pass lists the whole cluster once; one target (an alert's evaluation) only its own pods.
+    const [only] = targets;
+    const single = targets.length === 1 && only?.selector ? only : undefined;
+    const scope = single
+      ? { namespace: single.target.namespace, labelSelector: `${LAUNCHER_SELECTOR},${single.selector}` }
+      : { labelSelector: LAUNCHER_SELECTOR };
     const [metricsRead, podsRead] = await Promise.allSettled([
-      context.kube.list("PodMetrics", { labelSelector: LAUNCHER_SELECTOR, pageSize: 0 }),
-      context.kube.list("Pod", { labelSelector: LAUNCHER_SELECTOR, pageSize: 0 }),
+      context.kube.list("PodMetrics", { ...scope, pageSize: 0 }),
+      context.kube.list("Pod", { ...scope, pageSize: 0 }),
     ]);
     if (metricsRead.status === "rejected") {
       // Upstream's rest client wraps every failure of the list this way (FailedGetResourceMetric follows).
