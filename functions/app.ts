@@ -1,6 +1,6 @@
 /**
- * The function server: one hono app serving every function's HTTP routes (webhooks, the manual reconcile trigger),
- * `/healthz` and `/metrics`. The Node server (`npm start`, the in-cluster Deployment) serves it directly; on Lambda
+ * The function server: one hono app serving every function's HTTP routes (webhooks, the manual reconcile trigger,
+ * the read-only `/ui` page of functions/ui), `/healthz` and `/metrics`. The Node server (`npm start`, the in-cluster Deployment) serves it directly; on Lambda
  * each function's handler wraps the same app with `hono/aws-lambda`.
  */
 import { Hono } from "hono";

@@ -6,6 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decisionEntry, formatMetrics } from "../../shared/autoscale/history";
+import { COMMAND_VERBS, parseCommand, renderMattermostResult, renderResult } from "../../shared/chatops";
 import {
   appendEntries,
   capEntries,
@@ -287,5 +288,40 @@ describe("the writers' entries", () => {
     );
     expect(failed).toMatchObject({ decision: "unchanged", to: 3, reason: "FailedRescale" });
     expect(failed.message).toContain("boom");
+  });
+});
+
+describe("the chat-ops history command", () => {
+  it("parses like the other pool commands and needs only the read verb", () => {
+    expect(parseCommand("history vmirs/prod/web")).toEqual({
+      ok: true,
+      command: {
+        name: "history",
+        pool: { kind: "VirtualMachineInstanceReplicaSet", namespace: "prod", name: "web" },
+      },
+    });
+    expect(parseCommand("history")).toMatchObject({
+      ok: false,
+      reason: "MissingArgument",
+      command: "history",
+    });
+    expect(COMMAND_VERBS.history).toBe("read");
+  });
+
+  it("replies privately with the newest entries in a code block, names escaped for each chat app", () => {
+    const inputs = Array.from({ length: 20 }, (_, i) => ({
+      ...scaled(i, i + 1),
+      actor: `<!channel> & co (U${i}) in #ops (C1) via Slack`,
+    }));
+    const { entries } = appendEntries([], inputs, T0);
+    const pool = { kind: "VirtualMachinePool", namespace: "default", name: "web" } as const;
+    const slack = renderResult({ kind: "history", pool, entries });
+    expect(slack.response_type).toBe("ephemeral");
+    expect(slack.text).toContain("&lt;!channel&gt; &amp; co (U19)");
+    expect(slack.text).not.toContain("<!channel>");
+    expect(slack.text).not.toContain("(U4)");
+    expect(slack.text).toContain("5 older entries not shown");
+    const mattermost = renderMattermostResult({ kind: "history", pool, entries: [] });
+    expect(mattermost.text).toContain("No scaling history for vmpool/default/web yet");
   });
 });
