@@ -188,6 +188,7 @@ export async function startDev(flags: DevFlags, print: (line: string) => void): 
   print(
     `Function server: ${functions.url}  (POST /reconcile, /hooks/alertmanager, /hooks/slack, /hooks/mattermost, /hooks/events, /hooks/admission; GET /healthz, /metrics)`,
   );
+  print(`Pools and scaling history: ${functions.url}/ui`);
   print(
     `Scheduler: reconcile-all every ${functions.intervalMs / 1000} s, autoscale-all every ${functions.autoscaleIntervalMs / 1000} s (HPAs read from ${process.env.VMPOOL_AUTOSCALE_PULL_SOURCES || "metrics-server"})`,
   );
