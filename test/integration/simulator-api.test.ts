@@ -199,8 +199,8 @@ describe("KubeVirt simulator over the API", () => {
     expect(["node01", "node02"]).toContain(spec.nodeName);
     const containers = spec.containers as Json[];
     expect(containers[0]?.name).toBe("compute");
-    // Only what a container accepts of the VMI's resources.
-    expect(containers[0]?.resources).toEqual({ requests: { memory: "128Mi" } });
+    // Only what a container accepts of the VMI's resources, plus the CPU KubeVirt requests for one vCPU (1/10).
+    expect(containers[0]?.resources).toEqual({ requests: { memory: "128Mi", cpu: "100m" } });
     const ps = status(pod);
     expect(ps).toMatchObject({ phase: "Running", podIP: ip, podIPs: [{ ip }] });
     expect(ps.hostIP).toMatch(/^192\.168\.66\.10[12]$/);
