@@ -123,6 +123,19 @@ describe.skipIf(!binary)("autoscale-all pulling metrics.k8s.io on the embedded c
     expect(table(nodes.stdout).length).toBeGreaterThan(1);
     const raw = await k.run(["get", "--raw", `/apis/metrics.k8s.io/v1beta1/namespaces/${NS}/pods`]);
     expect(JSON.parse(raw.stdout).kind).toBe("PodMetricsList");
+    // Discovered like any resource and printed from the server's Table, with metrics-server's columns.
+    const listed = await k.run(["get", "pods.metrics.k8s.io", "-l", `kubevirt.io/vmpool=${POOL}`]);
+    expect(listed.stderr).toBe("");
+    const printed = table(listed.stdout);
+    expect(printed[0]).toEqual(["NAME", "CPU", "MEMORY", "WINDOW"]);
+    expect(
+      printed
+        .slice(1)
+        .map((row) => row[0])
+        .sort(),
+    ).toEqual(pods.map((p) => p.metadata.name).sort());
+    const one = await k.run(["get", "nodes.metrics.k8s.io", "node01", "-o", "json"]);
+    expect(JSON.parse(one.stdout)).toMatchObject({ kind: "NodeMetrics", metadata: { name: "node01" } });
   });
 
   it("scales to the recommendation once the pods' samples count, and `kubectl describe hpa` shows current values", async () => {
