@@ -12,7 +12,13 @@
  */
 import { stringify } from "yaml";
 import { settingsSchema } from "../../functions/runtime";
-import { SECRET_ENV, SECRET_KEYS, type SecretKey, secretsSchema } from "../../shared/config";
+import {
+  OPTIONAL_SECRET_ENV,
+  SECRET_ENV,
+  SECRET_KEYS,
+  type SecretKey,
+  secretsSchema,
+} from "../../shared/config";
 import { ReasonedError } from "../../shared/errors";
 import type { TemplateConfig } from "./config";
 import { EVENT_SOURCE } from "./contract";
@@ -154,6 +160,21 @@ function secretParameters(): EnvParameter[] {
 
 const ENV_PARAMETERS: readonly EnvParameter[] = [
   ...secretParameters(),
+  {
+    // The read-only scaling-history page (GET /ui) is served by the reconcile function and is off without it.
+    name: "UiToken",
+    variable: OPTIONAL_SECRET_ENV.uiToken,
+    functions: ["reconcile"],
+    group: GROUP.secrets,
+    spec: optionalText(
+      `${OPTIONAL_SECRET_ENV.uiToken}: turns on GET /ui of the reconcile function's URL (at least ${secretsSchema.shape.uiToken.unwrap().minLength ?? 16} characters; empty leaves it off)`,
+      {
+        NoEcho: true,
+        AllowedPattern: `^(|.{${secretsSchema.shape.uiToken.unwrap().minLength ?? 16},})$`,
+        ConstraintDescription: "empty, or at least 16 characters",
+      },
+    ),
+  },
   {
     name: "KubeconfigYaml",
     variable: "VMPOOL_KUBECONFIG_YAML",

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { settingsSchema } from "../../functions/runtime";
 import { DEFAULT_SERVE_PORT, DEFAULT_TLS_PORT, parseServeEnv } from "../../infra/cli/serve";
-import { SECRET_ENV, SECRET_KEYS } from "../../shared/config";
+import { OPTIONAL_SECRET_ENV, SECRET_ENV, SECRET_KEYS } from "../../shared/config";
 import { kubectl, kubectlBinary } from "../support/kubectl";
 import { startTestCluster, type TestCluster } from "../support/local-cluster";
 import { MANIFEST_DIR, type ManifestDocument, manifestDocuments } from "../support/rbac";
@@ -30,7 +30,9 @@ const EnvVar = z.strictObject({
   name: z.string(),
   value: z.string().optional(),
   valueFrom: z
-    .strictObject({ secretKeyRef: z.strictObject({ name: z.string(), key: z.string() }) })
+    .strictObject({
+      secretKeyRef: z.strictObject({ name: z.string(), key: z.string(), optional: z.boolean().optional() }),
+    })
     .optional(),
 });
 
@@ -320,12 +322,17 @@ describe("infra/kubernetes manifests", () => {
     }
   });
 
-  it("takes every secret the server requires from one Secret, and nothing else from secrets", () => {
+  it("takes every secret the server requires from one Secret (the optional ones as optional), and nothing else", () => {
     const fromSecrets = container.env.filter((e) => e.valueFrom);
     expect(new Set(fromSecrets.map((e) => e.valueFrom?.secretKeyRef.name)).size).toBe(1);
-    expect(Object.fromEntries(fromSecrets.map((e) => [e.name, e.valueFrom?.secretKeyRef.key]))).toEqual(
-      Object.fromEntries(SECRET_KEYS.map((k) => [SECRET_ENV[k], k])),
-    );
+    expect(Object.fromEntries(fromSecrets.map((e) => [e.name, e.valueFrom?.secretKeyRef.key]))).toEqual({
+      ...Object.fromEntries(SECRET_KEYS.map((k) => [SECRET_ENV[k], k])),
+      ...Object.fromEntries(Object.entries(OPTIONAL_SECRET_ENV).map(([k, name]) => [name, k])),
+    });
+    for (const e of fromSecrets) {
+      const optional = Object.values(OPTIONAL_SECRET_ENV).includes(e.name as never);
+      expect(e.valueFrom?.secretKeyRef.optional ?? false, e.name).toBe(optional);
+    }
   });
 
   it("sets only settings the functions accept", () => {
