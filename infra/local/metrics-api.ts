@@ -70,7 +70,8 @@ export function metricsLegacyGroup(): Record<string, unknown> {
   return { name: METRICS_GROUP, versions: [version], preferredVersion: version };
 }
 
-function resourceList(): Record<string, unknown> {
+/** The group version's APIResourceList (`/apis/metrics.k8s.io/v1beta1`). */
+export function metricsResourceList(): Record<string, unknown> {
   return {
     kind: "APIResourceList",
     apiVersion: "v1",
@@ -107,7 +108,7 @@ export function mountMetricsApi<E extends Env>(
   const api = new MetricsApi(registry, now, defaultLoad, startedAt);
   const base = `/apis/${METRICS_GROUP}`;
   app.get(base, (c) => c.json({ kind: "APIGroup", apiVersion: "v1", ...metricsLegacyGroup() }));
-  app.get(`${base}/${METRICS_VERSION}`, (c) => c.json(resourceList()));
+  app.get(`${base}/${METRICS_VERSION}`, (c) => c.json(metricsResourceList()));
   app.get(`${base}/${METRICS_VERSION}/pods`, (c) => api.podList(c, undefined));
   app.get(`${base}/${METRICS_VERSION}/namespaces/:namespace/pods`, (c) =>
     api.podList(c, c.req.param("namespace")),
@@ -201,75 +202,22 @@ class MetricsApi {
     if (!owner || !def) return this.defaultLoad;
     try {
       const vmi = this.registry.get(def, "v1", pod.metadata.namespace, owner.name);
-      const text = vmi.metadata.annotations?.[SIMULATOR_ANNOTATIONS.cpuLoad];
-      const percent = text === undefined ? undefined : Number(text.replace(/%$/, "").trim());
-      return percent !== undefined && Number.isFinite(percent) && percent >= 0 ? percent : this.defaultLoad;
+      return cpuLoadPercent(vmi.metadata.annotations, this.defaultLoad);
     } catch (err) {
       if (err instanceof ApiError && err.code === 404) return this.defaultLoad;
       throw err;
     }
   }
 
-  private containerUsages(pod: KObject): { name: string; usage: Usage }[] {
-    const load = this.loadOf(pod);
-    return recs(rec(pod.spec)?.containers).map((container) => {
-      const requests = rec(rec(container.resources)?.requests) ?? {};
-      const cpu = quantityOf(requests.cpu);
-      const memory = quantityOf(requests.memory);
-      return {
-        name: typeof container.name === "string" ? container.name : "",
-        usage: {
-          cpuNano: cpu === undefined ? 0 : Math.round(cpu * 1e9 * (load / 100)),
-          memoryBytes:
-            memory === undefined ? MEMORY_WITHOUT_REQUEST_BYTES : Math.round(memory * MEMORY_SHARE),
-        },
-      };
-    });
-  }
-
-  private sample(): { timestamp: string; window: string } {
-    return {
-      timestamp: this.now()
-        .toISOString()
-        .replace(/\.\d{3}Z$/, "Z"),
-      window: `${METRICS_WINDOW_SECONDS}s`,
-    };
-  }
-
   private podMetrics(pod: KObject): Record<string, unknown> {
-    return {
-      kind: "PodMetrics",
-      apiVersion: GROUP_VERSION,
-      metadata: {
-        name: pod.metadata.name,
-        namespace: pod.metadata.namespace,
-        creationTimestamp: this.sample().timestamp,
-        ...(pod.metadata.labels ? { labels: pod.metadata.labels } : {}),
-      },
-      ...this.sample(),
-      containers: this.containerUsages(pod).map(({ name, usage }) => ({
-        name,
-        usage: usageQuantities(usage),
-      })),
-    };
+    return podMetricsOf(pod, this.loadOf(pod), this.now());
   }
 
   private nodeMetrics(name: string, labels: Record<string, string>): Record<string, unknown> {
-    const total: Usage = { cpuNano: NODE_SYSTEM_CPU_MILLI * 1e6, memoryBytes: NODE_SYSTEM_MEMORY_BYTES };
-    for (const pod of this.runningPods(undefined)) {
-      if (rec(pod.spec)?.nodeName !== name) continue;
-      for (const { usage } of this.containerUsages(pod)) {
-        total.cpuNano += usage.cpuNano;
-        total.memoryBytes += usage.memoryBytes;
-      }
-    }
-    return {
-      kind: "NodeMetrics",
-      apiVersion: GROUP_VERSION,
-      metadata: { name, creationTimestamp: this.sample().timestamp, labels },
-      ...this.sample(),
-      usage: usageQuantities(total),
-    };
+    const pods = this.runningPods(undefined)
+      .filter((pod) => rec(pod.spec)?.nodeName === name)
+      .map((pod) => ({ pod, loadPercent: this.loadOf(pod) }));
+    return nodeMetricsOf(name, labels, pods, this.now());
   }
 
   /** The simulator's default nodes plus every node a pod is bound to, as a kubelet would have registered them. */
@@ -289,6 +237,95 @@ class MetricsApi {
       return { ...node, status: nodeStatus(node, `192.168.66.${101 + i}`, this.startedAt) };
     });
   }
+}
+
+type ContainerUsage = { name: string; usage: Usage };
+
+/** What the load model reads of a pod. */
+export interface PodLike {
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string | undefined;
+    readonly labels?: Record<string, string> | undefined;
+  };
+  readonly spec?: unknown;
+}
+
+/** A VMI's simulated CPU load (percent of its launcher's requests) from its annotations, or `fallback`. */
+export function cpuLoadPercent(
+  annotations: Readonly<Record<string, string>> | undefined,
+  fallback: number,
+): number {
+  const text = annotations?.[SIMULATOR_ANNOTATIONS.cpuLoad];
+  const percent = text === undefined ? undefined : Number(text.replace(/%$/, "").trim());
+  return percent !== undefined && Number.isFinite(percent) && percent >= 0 ? percent : fallback;
+}
+
+/** Each container's usage under the load model: its CPU request times `loadPercent`, a share of its memory. */
+function containerUsages(pod: PodLike, loadPercent: number): ContainerUsage[] {
+  return recs(rec(pod.spec)?.containers).map((container) => {
+    const requests = rec(rec(container.resources)?.requests) ?? {};
+    const cpu = quantityOf(requests.cpu);
+    const memory = quantityOf(requests.memory);
+    return {
+      name: typeof container.name === "string" ? container.name : "",
+      usage: {
+        cpuNano: cpu === undefined ? 0 : Math.round(cpu * 1e9 * (loadPercent / 100)),
+        memoryBytes: memory === undefined ? MEMORY_WITHOUT_REQUEST_BYTES : Math.round(memory * MEMORY_SHARE),
+      },
+    };
+  });
+}
+
+function sampleAt(at: Date): { timestamp: string; window: string } {
+  return { timestamp: at.toISOString().replace(/\.\d{3}Z$/, "Z"), window: `${METRICS_WINDOW_SECONDS}s` };
+}
+
+/**
+ * The PodMetrics metrics-server would report for a running pod under the load model, sampled at `at`. Pure, so
+ * any server of this API (the embedded one, the aggregated one beside kube-apiserver) reports the same numbers.
+ */
+export function podMetricsOf(pod: PodLike, loadPercent: number, at: Date): Record<string, unknown> {
+  const sample = sampleAt(at);
+  return {
+    kind: "PodMetrics",
+    apiVersion: GROUP_VERSION,
+    metadata: {
+      name: pod.metadata.name,
+      namespace: pod.metadata.namespace,
+      creationTimestamp: sample.timestamp,
+      ...(pod.metadata.labels ? { labels: pod.metadata.labels } : {}),
+    },
+    ...sample,
+    containers: containerUsages(pod, loadPercent).map(({ name, usage }) => ({
+      name,
+      usage: usageQuantities(usage),
+    })),
+  };
+}
+
+/** A node's NodeMetrics: its system share plus the usage of the pods bound to it (each with its load). */
+export function nodeMetricsOf(
+  name: string,
+  labels: Readonly<Record<string, string>>,
+  pods: readonly { readonly pod: PodLike; readonly loadPercent: number }[],
+  at: Date,
+): Record<string, unknown> {
+  const total: Usage = { cpuNano: NODE_SYSTEM_CPU_MILLI * 1e6, memoryBytes: NODE_SYSTEM_MEMORY_BYTES };
+  for (const { pod, loadPercent } of pods) {
+    for (const { usage } of containerUsages(pod, loadPercent)) {
+      total.cpuNano += usage.cpuNano;
+      total.memoryBytes += usage.memoryBytes;
+    }
+  }
+  const sample = sampleAt(at);
+  return {
+    kind: "NodeMetrics",
+    apiVersion: GROUP_VERSION,
+    metadata: { name, creationTimestamp: sample.timestamp, labels },
+    ...sample,
+    usage: usageQuantities(total),
+  };
 }
 
 function rec(value: unknown): Record<string, unknown> | undefined {
