@@ -5,7 +5,15 @@
  */
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { type AutoscaleDeps, autoscaleAll, type PullSource, type PullTarget } from "../../shared/autoscale";
+import {
+  type AutoscaleDeps,
+  autoscaleAll,
+  DELIVERIES_ANNOTATION,
+  MAX_DELIVERY_KEYS,
+  type PullSource,
+  type PullTarget,
+} from "../../shared/autoscale";
+import { encodeLedger, rememberDeliveries } from "../../shared/autoscale/ledger";
 import type { Kube } from "../../shared/kube";
 import { KubeError } from "../../shared/kube";
 import { fixture, NOW } from "./hpa-fixtures";
@@ -31,7 +39,7 @@ function poolObject(name: string, replicas: number) {
 }
 
 /** A Kube over fixed lists that records every call; `failReplaceOf` names an HPA whose update fails. */
-type Named = { metadata: { name: string } };
+type Named = { metadata: { name: string; annotations?: Record<string, string> } };
 
 function memoryKube(hpas: Named[], pools: unknown[], failReplaceOf?: string) {
   const calls: string[] = [];
@@ -150,6 +158,20 @@ describe("autoscaleAll", () => {
     expect(calls.some((c) => c.startsWith("scale broken"))).toBe(false);
     const none = await autoscaleAll(deps(memoryKube([hpaFor("ok")], [poolObject("ok", 3)]).kube, []));
     expect(none.results[0]).toMatchObject({ outcome: "Skipped", reason: "NoPullSource" });
+  });
+
+  it("dedupe never suppresses the periodic pass: an HPA full of remembered deliveries is still decided, its keys kept", async () => {
+    const hpa = hpaFor("deduped");
+    const keys = Array.from({ length: MAX_DELIVERY_KEYS }, (_, i) => `am|g|f|${i}|firing|100`);
+    const ledger = encodeLedger(rememberDeliveries([], keys, NOW.getTime() - 1000));
+    hpa.metadata.annotations = { [DELIVERIES_ANNOTATION]: ledger };
+    const hpas = [hpa];
+    const { kube, calls } = memoryKube(hpas, [poolObject("deduped", 3)]);
+    const { source } = fakeSource(100);
+    const report = await autoscaleAll(deps(kube, [source]));
+    expect(report.results[0]).toMatchObject({ outcome: "Scaled", to: 6 });
+    expect(calls).toContain("scale deduped=6");
+    expect(hpas[0]?.metadata).toMatchObject({ annotations: { [DELIVERIES_ANNOTATION]: ledger } });
   });
 
   it("writes nothing for an HPA at its recommendation once its history and status are stored", async () => {
