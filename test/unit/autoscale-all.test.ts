@@ -1,12 +1,14 @@
 /**
  * `autoscaleAll` against an in-memory Kube and a fake pull source: one list per kind whatever the number of HPAs,
  * one batch per pull source, only HPAs whose target is one of our kinds, each HPA's trouble its own result (a
- * write that fails, a missing target, two HPAs on one pool, an HPA nothing reads), and a steady HPA written nothing.
+ * write that fails, a missing target, two HPAs on one pool, an HPA nothing reads), and a steady HPA written nothing;
+ * de-duplication against the periodic pass, and an alert refused while its HPA's ledger is full.
  */
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import {
   type AutoscaleDeps,
+  autoscale,
   autoscaleAll,
   DELIVERIES_ANNOTATION,
   MAX_DELIVERY_KEYS,
@@ -69,6 +71,18 @@ function memoryKube(hpas: Named[], pools: unknown[], failReplaceOf?: string) {
     scale: async (_kind: string, _ns: string, name: string, replicas: number) => {
       calls.push(`scale ${name}=${replicas}`);
       return {};
+    },
+    getScale: async (_kind: string, _ns: string, name: string) => {
+      const found = (pools as { metadata: { name: string }; spec: { replicas: number } }[]).find(
+        (p) => p.metadata.name === name,
+      );
+      return found
+        ? {
+            metadata: found.metadata,
+            spec: { replicas: found.spec.replicas },
+            status: { replicas: found.spec.replicas, selector: `kubevirt.io/vmpool=${name}` },
+          }
+        : undefined;
     },
     // The scaling history's ConfigMap (shared/history): none yet, then created.
     get: async () => undefined,
@@ -172,6 +186,30 @@ describe("autoscaleAll", () => {
     expect(report.results[0]).toMatchObject({ outcome: "Scaled", to: 6 });
     expect(calls).toContain("scale deduped=6");
     expect(hpas[0]?.metadata).toMatchObject({ annotations: { [DELIVERIES_ANNOTATION]: ledger } });
+  });
+
+  it("an alert that finds its HPA's ledger full is refused for a retry (503), never decided by forgetting a live key", async () => {
+    const hpa = hpaFor("full");
+    const keys = Array.from({ length: MAX_DELIVERY_KEYS }, (_, i) => `old-${i}`);
+    hpa.metadata.annotations = {
+      [DELIVERIES_ANNOTATION]: encodeLedger(rememberDeliveries([], keys, NOW.getTime() - 60_000)),
+    };
+    const { kube, calls } = memoryKube([hpa], [poolObject("full", 3)]);
+    const report = await autoscale(deps(kube, []), [
+      {
+        source: "alertmanager",
+        id: "CpuHigh/new",
+        target: { kind: "VirtualMachinePool", namespace: "default", name: "full" },
+        metric: "cpu",
+        kind: "observation",
+        value: 100,
+        deliveryKey: "new",
+      },
+    ]);
+    expect(report.status).toBe(503);
+    expect(report.results[0]).toMatchObject({ outcome: "Failed", reason: "TooManyDeliveries" });
+    expect(report.results[0]?.message).toMatch(/retry in 240 s$/);
+    expect(calls.filter((c) => !c.startsWith("list"))).toEqual([]);
   });
 
   it("writes nothing for an HPA at its recommendation once its history and status are stored", async () => {
