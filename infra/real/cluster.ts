@@ -4,8 +4,9 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type ControlPlane, startControlPlane } from "./control-plane";
+import { type ControlPlane, type HpaControllerSettings, startControlPlane } from "./control-plane";
 import { installAdmissionWebhook, installCrds, installFunctionIdentity } from "./install";
+import { type MetricsApiService, startMetricsApiService } from "./metrics-apiservice";
 import { ensureServingCert } from "./pki";
 
 /** What a simulator attached to the real cluster must offer to be stopped with it. */
@@ -21,6 +22,13 @@ export interface RealClusterOptions {
   readonly unsafeNoFsync?: boolean;
   /** Starts the simulator once the CRDs are installed, given the admin kubeconfig path. */
   readonly simulator?: (adminKubeconfig: string) => Promise<AttachedSimulator>;
+  /**
+   * Serve metrics.k8s.io as an aggregated API (an APIService in front of `infra/real/metrics-apiservice.ts`), with
+   * the simulator's load of a VMI without the annotation. Off by default: the start stays as fast.
+   */
+  readonly metricsApi?: { readonly defaultCpuLoad?: number };
+  /** Run kube-controller-manager's HPA controller with these flags (off by default: our function does its job). */
+  readonly hpa?: HpaControllerSettings;
 }
 
 export interface RealCluster {
@@ -34,6 +42,7 @@ export interface RealCluster {
   readonly functionsUser: string;
   readonly crds: readonly string[];
   readonly simulator: AttachedSimulator | undefined;
+  readonly metricsApi: MetricsApiService | undefined;
   /** A serving certificate and key for the admission webhook on 127.0.0.1, signed by the control plane's CA. */
   readonly webhookTls: { readonly cert: string; readonly key: string };
   /** Applies infra/kubernetes' ValidatingWebhookConfiguration pointing at `url` (HTTPS, served with `webhookTls`). */
@@ -54,8 +63,10 @@ export async function startRealCluster(options: RealClusterOptions): Promise<Rea
     ...(options.fresh ? { fresh: true } : {}),
     ...(options.binDir ? { binDir: options.binDir } : {}),
     ...(options.unsafeNoFsync ? { unsafeNoFsync: true } : {}),
+    ...(options.hpa ? { hpa: options.hpa } : {}),
   });
   let simulator: AttachedSimulator | undefined;
+  let metricsApi: MetricsApiService | undefined;
   try {
     const identity = await installFunctionIdentity(controlPlane.admin);
     const kubeconfig = controlPlane.writeKubeconfig(join(options.dataDir, "admin.kubeconfig"));
@@ -64,6 +75,16 @@ export async function startRealCluster(options: RealClusterOptions): Promise<Rea
       identity.token,
       identity.user,
     );
+    metricsApi = options.metricsApi
+      ? await startMetricsApiService({
+          admin: controlPlane.admin,
+          pki: controlPlane.pki,
+          aggregation: controlPlane.aggregation,
+          ...(options.metricsApi.defaultCpuLoad === undefined
+            ? {}
+            : { defaultCpuLoad: options.metricsApi.defaultCpuLoad }),
+        })
+      : undefined;
     simulator = options.simulator ? await options.simulator(kubeconfig) : undefined;
     return {
       url: controlPlane.url,
@@ -74,6 +95,7 @@ export async function startRealCluster(options: RealClusterOptions): Promise<Rea
       functionsUser: identity.user,
       crds,
       simulator,
+      metricsApi,
       webhookTls: ensureServingCert(controlPlane.pki, "webhook"),
       installAdmission: async (url) => {
         await installAdmissionWebhook(controlPlane.admin, url, controlPlane.pki.caCertPem);
@@ -81,11 +103,13 @@ export async function startRealCluster(options: RealClusterOptions): Promise<Rea
       close: async () => {
         await simulator?.stop();
         await controlPlane.stop();
+        await metricsApi?.close();
       },
     };
   } catch (err) {
     await simulator?.stop();
     await controlPlane.stop();
+    await metricsApi?.close();
     throw err;
   }
 }

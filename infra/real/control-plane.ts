@@ -2,8 +2,10 @@
  * Starting a real control plane from the binaries `vmpool control-plane build` made: etcd, kube-apiserver (TLS
  * on 127.0.0.1 with our CA, RBAC, service-account keys, an admin token) and kube-controller-manager with only
  * the controllers a KubeVirt cluster without nodes needs (garbage collector, namespace, service accounts,
- * Endpoints and EndpointSlices; no HPA controller, since our autoscale function does its job). Resolves once
- * all three are ready; `stop()` ends them in reverse order, and they end by themselves if we die.
+ * Endpoints and EndpointSlices; no HPA controller, since our autoscale function does its job, unless `hpa` asks
+ * for it). kube-apiserver's aggregation layer is configured as kubeadm does it (a front-proxy CA and client
+ * certificate, the request-header flags), so an extension API server can be registered with an APIService.
+ * Resolves once all three are ready; `stop()` ends them in reverse order, and they end by themselves if we die.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -11,7 +13,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { builtBinaries, DEFAULT_BIN_DIR } from "./build";
 import { call, type Endpoint, until } from "./http";
-import { ensurePki, type Pki } from "./pki";
+import { ensureCa, ensureClientCert, ensurePki, type Pki } from "./pki";
 import { type Supervised, supervise } from "./process";
 
 /** The controllers kube-controller-manager runs here (names from its `--controllers` flag). */
@@ -25,6 +27,32 @@ export const CONTROLLERS = [
   "endpointslice-controller",
   "endpointslice-mirroring-controller",
 ] as const;
+
+/** The HPA controller's name in `--controllers`, added only when `hpa` is given. */
+export const HPA_CONTROLLER = "horizontal-pod-autoscaler-controller";
+
+/** kube-controller-manager's HPA flags (`--horizontal-pod-autoscaler-…`), in seconds. */
+export interface HpaControllerSettings {
+  readonly syncPeriodSeconds: number;
+  readonly tolerance: number;
+  /** Used for HPAs without `behavior`; an HPA's own `behavior.scaleDown.stabilizationWindowSeconds` wins. */
+  readonly downscaleStabilizationSeconds: number;
+  readonly cpuInitializationPeriodSeconds: number;
+  readonly initialReadinessDelaySeconds: number;
+}
+
+/** The front-proxy identity kube-apiserver's aggregation layer presents to extension API servers. */
+export interface Aggregation {
+  /** PEM of the CA that signs the front-proxy client certificate (`--requestheader-client-ca-file`). */
+  readonly requestHeaderCaPem: string;
+  /** The common names allowed to assert a user in request headers (`--requestheader-allowed-names`). */
+  readonly allowedNames: readonly string[];
+  readonly usernameHeader: string;
+  readonly groupHeader: string;
+  readonly extraHeaderPrefix: string;
+}
+
+const FRONT_PROXY_CLIENT = "front-proxy-client";
 
 export interface ControlPlaneOptions {
   /** kube-apiserver's port on 127.0.0.1; 0 picks a free one. */
@@ -42,12 +70,15 @@ export interface ControlPlaneOptions {
    * waits for its next discovery resync, 30 s).
    */
   readonly beforeControllers?: (admin: Endpoint) => Promise<void>;
+  /** Runs the HPA controller too, with these flags. */
+  readonly hpa?: HpaControllerSettings;
 }
 
 export interface ControlPlane {
   readonly url: string;
   readonly port: number;
   readonly pki: Pki;
+  readonly aggregation: Aggregation;
   /** The admin endpoint (CA + admin token) for raw requests. */
   readonly admin: Endpoint;
   readonly dataDir: string;
@@ -105,6 +136,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   if (options.fresh) rmSync(etcdDir, { recursive: true, force: true });
   mkdirSync(logDir, { recursive: true });
   const pki = ensurePki(join(dataDir, "pki"));
+  const frontProxy = { dir: join(dataDir, "pki", "front-proxy") };
+  const aggregation: Aggregation = {
+    requestHeaderCaPem: ensureCa(frontProxy.dir, "front-proxy-ca"),
+    allowedNames: [FRONT_PROXY_CLIENT],
+    usernameHeader: "X-Remote-User",
+    groupHeader: "X-Remote-Group",
+    extraHeaderPrefix: "X-Remote-Extra-",
+  };
+  const proxyClient = ensureClientCert(frontProxy, FRONT_PROXY_CLIENT, FRONT_PROXY_CLIENT);
   const [etcdPort, peerPort, kcmPort] = [await freePort(), await freePort(), await freePort()];
   const apiPort = options.apiPort === 0 ? await freePort() : options.apiPort;
   const url = `https://127.0.0.1:${apiPort}`;
@@ -160,6 +200,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           `--service-account-signing-key-file=${pki.serviceAccountKey}`,
           "--service-cluster-ip-range=10.96.0.0/16",
           `--cert-dir=${join(dataDir, "pki")}`,
+          `--requestheader-client-ca-file=${join(frontProxy.dir, "ca.crt")}`,
+          `--requestheader-allowed-names=${aggregation.allowedNames.join(",")}`,
+          `--requestheader-username-headers=${aggregation.usernameHeader}`,
+          `--requestheader-group-headers=${aggregation.groupHeader}`,
+          `--requestheader-extra-headers-prefix=${aggregation.extraHeaderPrefix}`,
+          `--proxy-client-cert-file=${proxyClient.certPath}`,
+          `--proxy-client-key-file=${proxyClient.keyPath}`,
           "--enable-priority-and-fairness=false",
           "--profiling=false",
           "--v=1",
@@ -193,7 +240,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           "--bind-address=127.0.0.1",
           `--secure-port=${kcmPort}`,
           `--cert-dir=${join(dataDir, "kcm-certs")}`,
-          `--controllers=${CONTROLLERS.join(",")}`,
+          `--controllers=${[...CONTROLLERS, ...(options.hpa ? [HPA_CONTROLLER] : [])].join(",")}`,
+          ...(options.hpa ? hpaFlags(options.hpa) : []),
           `--service-account-private-key-file=${pki.serviceAccountKey}`,
           `--root-ca-file=${pki.caCert}`,
           "--leader-elect=false",
@@ -227,6 +275,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     url,
     port: apiPort,
     pki,
+    aggregation,
     admin,
     dataDir,
     logDir,
@@ -237,4 +286,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     },
     stop,
   };
+}
+
+function hpaFlags(hpa: HpaControllerSettings): string[] {
+  const prefix = "--horizontal-pod-autoscaler";
+  return [
+    `${prefix}-sync-period=${hpa.syncPeriodSeconds}s`,
+    `${prefix}-tolerance=${hpa.tolerance}`,
+    `${prefix}-downscale-stabilization=${hpa.downscaleStabilizationSeconds}s`,
+    `${prefix}-cpu-initialization-period=${hpa.cpuInitializationPeriodSeconds}s`,
+    `${prefix}-initial-readiness-delay=${hpa.initialReadinessDelaySeconds}s`,
+  ];
 }

@@ -11,4 +11,5 @@ export {
   type RealClusterOptions,
   startRealCluster,
 } from "./cluster";
-export { CONTROLLERS, freePort } from "./control-plane";
+export { CONTROLLERS, freePort, HPA_CONTROLLER, type HpaControllerSettings } from "./control-plane";
+export { METRICS_APISERVICE, METRICS_SERVICE, type MetricsApiService } from "./metrics-apiservice";

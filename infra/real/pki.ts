@@ -39,6 +39,8 @@ function certificate(options: {
   issuer: { cn: string; keyPem: string };
   ca: boolean;
   altNames?: { dns: string[]; ips: string[] };
+  /** A leaf's extended key usage (default a server's). */
+  usage?: "server" | "client";
 }): string {
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(options.publicKeyPem);
@@ -59,17 +61,18 @@ function certificate(options: {
       critical: true,
     });
   } else {
+    const altNames = [
+      ...(options.altNames?.dns ?? []).map((value) => ({ type: 2, value })),
+      ...(options.altNames?.ips ?? []).map((ip) => ({ type: 7, ip })),
+    ];
     extensions.push(
       { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
-      { name: "extKeyUsage", serverAuth: true },
-      {
-        name: "subjectAltName",
-        altNames: [
-          ...(options.altNames?.dns ?? []).map((value) => ({ type: 2, value })),
-          ...(options.altNames?.ips ?? []).map((ip) => ({ type: 7, ip })),
-        ],
-      },
+      options.usage === "client"
+        ? { name: "extKeyUsage", clientAuth: true }
+        : { name: "extKeyUsage", serverAuth: true },
     );
+    // A client certificate names no hosts; an empty SubjectAltName is invalid (RFC 5280 §4.2.1.6).
+    if (altNames.length > 0) extensions.push({ name: "subjectAltName", altNames });
   }
   cert.setExtensions(extensions);
   cert.sign(forge.pki.privateKeyFromPem(options.issuer.keyPem), forge.md.sha256.create());
@@ -80,7 +83,11 @@ function certificate(options: {
  * A serving certificate for 127.0.0.1 and localhost signed by the CA in `ca.dir` (an admission webhook the API
  * server calls, or the local cluster's own HTTPS), so a client's trust is that CA. Written once per directory.
  */
-export function ensureServingCert(ca: { readonly dir: string }, name: string): { cert: string; key: string } {
+export function ensureServingCert(
+  ca: { readonly dir: string },
+  name: string,
+  extraDnsNames: readonly string[] = [],
+): { cert: string; key: string } {
   const certPath = join(ca.dir, `${name}.crt`);
   const keyPath = join(ca.dir, `${name}.key`);
   if (!existsSync(certPath) || !existsSync(keyPath)) {
@@ -93,12 +100,41 @@ export function ensureServingCert(ca: { readonly dir: string }, name: string): {
         publicKeyPem: pair.publicKey,
         issuer: { cn: caName(ca.dir), keyPem: readFileSync(join(ca.dir, "ca.key"), "utf8") },
         ca: false,
-        altNames: { dns: ["localhost"], ips: ["127.0.0.1"] },
+        altNames: { dns: ["localhost", ...extraDnsNames], ips: ["127.0.0.1"] },
       }),
       { mode: 0o600 },
     );
   }
   return { cert: readFileSync(certPath, "utf8"), key: readFileSync(keyPath, "utf8") };
+}
+
+/**
+ * A client certificate with common name `cn` signed by the CA in `ca.dir` (kube-apiserver's front-proxy client,
+ * which the aggregation layer presents to an extension API server). Written once per directory.
+ */
+export function ensureClientCert(
+  ca: { readonly dir: string },
+  name: string,
+  cn: string,
+): { certPath: string; keyPath: string } {
+  const certPath = join(ca.dir, `${name}.crt`);
+  const keyPath = join(ca.dir, `${name}.key`);
+  if (!existsSync(certPath) || !existsSync(keyPath)) {
+    const pair = rsaPair();
+    writeFileSync(keyPath, pair.privateKey, { mode: 0o600 });
+    writeFileSync(
+      certPath,
+      certificate({
+        subjectCn: cn,
+        publicKeyPem: pair.publicKey,
+        issuer: { cn: caName(ca.dir), keyPem: readFileSync(join(ca.dir, "ca.key"), "utf8") },
+        ca: false,
+        usage: "client",
+      }),
+      { mode: 0o600 },
+    );
+  }
+  return { certPath, keyPath };
 }
 
 /** The common name of the CA in `dir`: a certificate's issuer must name its signer's subject. */
