@@ -11,7 +11,7 @@ import { describe } from "vitest";
 import { type LocalCluster, startLocalCluster } from "../../infra/local";
 import { type Simulator, type SimulatorOptions, startApiSimulator } from "../../infra/local/simulator";
 import { localAdmission } from "../../infra/local/webhook-install";
-import { builtBinaries, goVersion, startRealCluster } from "../../infra/real";
+import { builtBinaries, goVersion, type RealClusterOptions, startRealCluster } from "../../infra/real";
 
 export type ClusterKind = "embedded" | "real";
 
@@ -41,6 +41,8 @@ export interface SuiteCluster {
 
 export interface SuiteClusterOptions {
   readonly simulator?: SimulatorOptions;
+  /** The real control plane's extras (the aggregated metrics.k8s.io, the HPA controller); ignored on the embedded one. */
+  readonly real?: Pick<RealClusterOptions, "metricsApi" | "hpa">;
 }
 
 /** Why the real control plane cannot run here, or undefined when it can. */
@@ -84,6 +86,7 @@ export async function startSuiteCluster(
     apiPort: 0,
     dataDir: dir,
     unsafeNoFsync: true,
+    ...options.real,
     simulator: async (kubeconfigPath) => {
       simulator = await startApiSimulator({ kubeconfigPath, ...options.simulator });
       return simulator;
