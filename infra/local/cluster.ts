@@ -104,7 +104,11 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
   const secure = options.secure;
   const load = options.simulator ? options.simulator.defaultCpuLoad : undefined;
-  const metrics = load === undefined ? {} : { defaultCpuLoad: load };
+  // The simulator's nodes stand in for Node objects only when a simulator runs (a bare API server has none).
+  const metrics = {
+    simulatedNodes: options.simulator !== false,
+    ...(load === undefined ? {} : { defaultCpuLoad: load }),
+  };
   const ctx = { registry, writes, faults, serverAddress: "", auth: { token: secure?.token }, metrics };
   const app = createApiApp(ctx);
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

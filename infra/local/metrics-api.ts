@@ -90,6 +90,8 @@ export interface MetricsApiOptions {
   readonly now?: () => Date;
   /** CPU load of a VMI without the annotation (the simulator's `defaultCpuLoad`). */
   readonly defaultCpuLoad?: number;
+  /** Whether a simulator runs, so its nodes may stand in for Node objects (below); off for a bare API server. */
+  readonly simulatedNodes?: boolean;
 }
 
 type Usage = { cpuNano: number; memoryBytes: number };
@@ -122,6 +124,7 @@ export function mountMetricsApi<E extends Env>(
   // simulator over the API does), so while the cluster stores none, a plain JSON read of Nodes gets the
   // simulator's nodes as a kubelet would report them; Tables, watches and writes go to the registry as before.
   const simulatedNodes = (c: Context) =>
+    options.simulatedNodes === true &&
     c.req.method === "GET" &&
     !wantsTable(c.req.header("accept")) &&
     c.req.query("watch") === undefined &&
