@@ -17,6 +17,10 @@ let fake: FakeEventBridge;
 let defs: InfraDefinitions;
 let sleeps: number[];
 const options = () => ({ sleep: async (ms: number) => void sleeps.push(ms) });
+/** The index of the chat-command rule (one target, id "chatops") in the definitions. */
+const CHAT_RULE = buildDefinitions(parseInfraConfig(CONFIG)).rules.findIndex((r) =>
+  r.name.endsWith("chat-command"),
+);
 
 beforeEach(() => {
   fake = new FakeEventBridge();
@@ -240,11 +244,11 @@ describe("invalid definitions", () => {
     [
       "duplicate ids",
       (d: InfraDefinitions) => {
-        const rule = d.rules[3];
+        const rule = d.rules[CHAT_RULE];
         const target = rule?.targets[0];
         if (rule && target) rule.targets = [target, { ...target }];
       },
-      'rules[3].targets[1].id: duplicate target id "chatops"',
+      `rules[${CHAT_RULE}].targets[1].id: duplicate target id "chatops"`,
     ],
     // rule names must carry the prefix plan/destroy list by
     [

@@ -49,12 +49,13 @@ describe("planInfra", () => {
     expect(plan.bus).toMatchObject({ name: "vmpool-functions", action: "create" });
     expect(plan.rules.map((r) => [r.name, r.eventBusName, r.action])).toEqual([
       ["vmpool-reconcile-schedule", "default", "create"],
+      ["vmpool-autoscale-schedule", "default", "create"],
       ["vmpool-pool-reconcile", "vmpool-functions", "create"],
       ["vmpool-alarm-autoscale", "default", "create"],
       ["vmpool-chat-command", "vmpool-functions", "create"],
     ]);
     for (const rule of plan.rules) expect(rule.targets.map((t) => t.action)).toEqual(["create"]);
-    expect(plan.summary).toEqual({ create: 5, update: 0, delete: 0, unchanged: 0, foreign: 0 });
+    expect(plan.summary).toEqual({ create: 6, update: 0, delete: 0, unchanged: 0, foreign: 0 });
     expect(plan.hasChanges).toBe(true);
     expect(fake.commandNames().filter((name) => WRITES.includes(name))).toEqual([]);
 
@@ -62,7 +63,7 @@ describe("planInfra", () => {
     expect(text).toContain("+ event bus vmpool-functions  [not found]");
     expect(text).toContain("+ rule vmpool-reconcile-schedule on default (rate(1 minute))");
     expect(text).toContain(`+ target reconcile → ${CONFIG.functions.reconcile}`);
-    expect(text).toContain("Plan: 5 to create, 0 to update, 0 to delete, 0 unchanged, 0 foreign left alone.");
+    expect(text).toContain("Plan: 6 to create, 0 to update, 0 to delete, 0 unchanged, 0 foreign left alone.");
   });
 
   it("proposes nothing after apply, and a second apply writes nothing", async () => {

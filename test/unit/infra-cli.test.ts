@@ -99,10 +99,10 @@ describe("vmpool infra plan|apply|destroy", () => {
     expect(await runInfra(["plan"], {}, deps())).toBe(0);
     expect(regions).toEqual(["eu-west-1"]);
     expect(printed()).toContain(
-      "Plan: 5 to create, 0 to update, 0 to delete, 0 unchanged, 0 foreign left alone.",
+      "Plan: 6 to create, 0 to update, 0 to delete, 0 unchanged, 0 foreign left alone.",
     );
     expect(printed()).toContain(
-      "Permissions: 4 to add, 0 to replace, 0 to remove, 0 unchanged, 0 foreign left alone.",
+      "Permissions: 5 to add, 0 to replace, 0 to remove, 0 unchanged, 0 foreign left alone.",
     );
     expect(eventBridge.commandNames().every((name) => /^(Describe|List)/.test(name))).toBe(true);
     expect(lambda.commandNames().every((name) => name === "GetPolicyCommand")).toBe(true);
@@ -156,7 +156,7 @@ describe("vmpool infra plan|apply|destroy", () => {
     output = [];
     expect(await runInfra(["plan"], { destroy: true }, deps())).toBe(0);
     expect(printed()).toContain(
-      "Permissions: 0 to add, 0 to replace, 4 to remove, 0 unchanged, 1 foreign left alone.",
+      "Permissions: 0 to add, 0 to replace, 5 to remove, 0 unchanged, 1 foreign left alone.",
     );
     output = [];
     expect(await runInfra(["destroy"], {}, deps())).toBe(0);
