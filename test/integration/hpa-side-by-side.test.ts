@@ -34,6 +34,7 @@
  * and this held for longer than the stabilization window plus a sync (25 s), so a pending scale-down would have
  * shown. Waits are on these conditions, each step bounded by a generous timeout.
  */
+import { request as httpsRequest } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { autoscaleDeps } from "../../functions/autoscale/routes";
 import { SCHEDULES } from "../../infra/aws/definitions";
@@ -49,9 +50,11 @@ import { logger } from "../../shared/log";
 import { reconcileAll } from "../../shared/reconcile";
 import { type RunningScheduler, startScheduler } from "../../shared/schedule";
 import { realSkipReason, type SuiteCluster, startSuiteCluster } from "../support/clusters";
+import { kubectl, kubectlBinary, table } from "../support/kubectl";
 import { autoscaleHpa, seedPool, testRuntime } from "./autoscale-support";
 
 const skip = realSkipReason();
+const kubectlPath = kubectlBinary("1.33") ?? kubectlBinary("1.32");
 const NS = "default";
 const POOL = "side-by-side";
 const SYNC_MS = 2000;
@@ -289,5 +292,46 @@ describe.skipIf(skip !== undefined)(
       // And in its own cluster it did the scaling: at least one Scaled pass per change of count.
       expect(ours.ours.filter((r) => r.outcome === "Scaled").length).toBeGreaterThanOrEqual(4);
     }, 1_500_000);
+
+    it.skipIf(!kubectlPath)(
+      "serves metrics.k8s.io through the aggregation layer only: kubectl top reads it, a direct caller without the front-proxy certificate gets 401",
+      async () => {
+        const [controller] = sides as [Side, Side];
+        const k = kubectl(kubectlPath as string, controller.env.kubeconfig);
+        const apiService = JSON.parse(
+          (await k.run(["get", "apiservice", "v1beta1.metrics.k8s.io", "-o", "json"])).stdout,
+        ) as {
+          spec: { service: { port: number } };
+          status: { conditions: { type: string; status: string }[] };
+        };
+        expect(apiService.status.conditions).toContainEqual(
+          expect.objectContaining({ type: "Available", status: "True" }),
+        );
+        const top = await k.run(["top", "pod", "-l", `kubevirt.io/vmpool=${POOL}`]);
+        expect(top.stderr).toBe("");
+        expect(table(top.stdout)[0]).toEqual(["NAME", "CPU(cores)", "MEMORY(bytes)"]);
+        expect(table(top.stdout).length).toBeGreaterThan(1);
+        // Straight to the extension server, as anyone on the machine could: no front-proxy certificate, no answer.
+        const direct = await new Promise<number>((resolve, reject) => {
+          const req = httpsRequest(
+            {
+              host: "127.0.0.1",
+              port: apiService.spec.service.port,
+              path: `/apis/metrics.k8s.io/v1beta1/namespaces/${NS}/pods`,
+              headers: { "X-Remote-User": "system:admin", "X-Remote-Group": "system:masters" },
+              rejectUnauthorized: false,
+            },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
+          req.on("error", reject);
+          req.end();
+        });
+        expect(direct).toBe(401);
+      },
+      60_000,
+    );
   },
 );
