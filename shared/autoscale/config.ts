@@ -5,16 +5,31 @@
  * pull sources the scheduled pass reads at what interval.
  */
 import { z } from "zod";
-import { describeIssue, jsonEnv, optionalEnv } from "../config";
+import { describeIssue } from "../config";
 import { ReasonedError } from "../errors";
 import { GRAFANA_SIGNATURE_HEADER, type HmacConfig } from "./auth";
 import { type AlertMapping, AlertMappingSchema } from "./signal";
 import { PULL_SOURCES, type PullSourceName } from "./sources";
 
 /** Unset and empty variables mean the same: not configured. */
-const optional = optionalEnv;
+const optional = <S extends z.ZodType>(schema: S) =>
+  z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
 
-const mappingJson = jsonEnv(AlertMappingSchema, "mapping");
+const mappingJson = z.string().transform((text, ctx): AlertMapping => {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "is not JSON" });
+    return z.NEVER;
+  }
+  const parsed = AlertMappingSchema.safeParse(raw);
+  if (!parsed.success) {
+    ctx.addIssue({ code: "custom", message: describeIssue(parsed.error, "mapping") });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
 
 const pullSourceNames = Object.keys(PULL_SOURCES) as PullSourceName[];
 

@@ -68,26 +68,3 @@ export function requireSecrets(partial: Partial<Secrets>): Secrets {
       : `invalid secrets: ${describeIssue(parsed.error)}`;
   throw new ReasonedError("MissingSecrets", message, { status: 500 });
 }
-
-/** An optional environment variable: unset and empty are the same (a Deployment or stack leaves it ""). */
-export const optionalEnv = <S extends z.ZodType>(schema: S) =>
-  z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
-
-/** A variable holding JSON checked by `schema`; the error says "is not JSON" or names the field under `root`. */
-export function jsonEnv<S extends z.ZodType>(schema: S, root: string) {
-  return z.string().transform((text, ctx): z.infer<S> => {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      ctx.addIssue({ code: "custom", message: "is not JSON" });
-      return z.NEVER;
-    }
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success) {
-      ctx.addIssue({ code: "custom", message: describeIssue(parsed.error, root) });
-      return z.NEVER;
-    }
-    return parsed.data as z.infer<S>;
-  });
-}

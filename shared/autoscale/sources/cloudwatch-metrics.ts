@@ -11,7 +11,7 @@
  */
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from "@aws-sdk/client-cloudwatch";
 import { z } from "zod";
-import { describeIssue, jsonEnv, optionalEnv } from "../../config";
+import { describeIssue } from "../../config";
 import { ReasonedError } from "../../errors";
 import { metricKey, type ObservedMetric } from "../../planning/hpa";
 import { FIRST_ISSUE, type NormalizedMetric } from "../../schemas";
@@ -59,9 +59,24 @@ export interface CloudWatchSettings {
   readonly endpoint?: string | undefined;
 }
 
-const optional = optionalEnv;
+const optional = <S extends z.ZodType>(schema: S) =>
+  z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
 
-const queriesJson = jsonEnv(CloudWatchQueriesSchema, "queries");
+const queriesJson = z.string().transform((text, ctx): CloudWatchQueries => {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "is not JSON" });
+    return z.NEVER;
+  }
+  const parsed = CloudWatchQueriesSchema.safeParse(raw);
+  if (!parsed.success) {
+    ctx.addIssue({ code: "custom", message: describeIssue(parsed.error, "queries") });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
 
 export const cloudwatchEnvSchema = z.object({
   VMPOOL_CLOUDWATCH_QUERIES: optional(queriesJson),

@@ -18,7 +18,7 @@
  */
 import pMap from "p-map";
 import { z } from "zod";
-import { describeIssue, jsonEnv, optionalEnv } from "../../config";
+import { describeIssue } from "../../config";
 import { ReasonedError } from "../../errors";
 import { matches, parseSelector, type Selector } from "../../labels";
 import type { ObservedMetric } from "../../planning/hpa";
@@ -85,9 +85,24 @@ export interface PrometheusSettings {
   readonly window: string;
 }
 
-const optional = optionalEnv;
+const optional = <S extends z.ZodType>(schema: S) =>
+  z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
 
-const queriesJson = jsonEnv(PrometheusQueriesSchema, "queries");
+const queriesJson = z.string().transform((text, ctx): PrometheusQueries => {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "is not JSON" });
+    return z.NEVER;
+  }
+  const parsed = PrometheusQueriesSchema.safeParse(raw);
+  if (!parsed.success) {
+    ctx.addIssue({ code: "custom", message: describeIssue(parsed.error, "queries") });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
 
 /** The Prometheus source's settings in the environment; unset `VMPOOL_PROMETHEUS_URL` turns the source off. */
 export const prometheusEnvSchema = z.object({
